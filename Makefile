@@ -1,0 +1,38 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE := tests/fixtures/built/multisdk.apk
+
+.PHONY: run test lint bench fixtures clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/appvet review $(SAMPLE) --format json -o review.json
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests scripts bench
+
+bench: $(VENV)/.installed-test
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/compare.py
+
+fixtures:
+	scripts/build-fixtures
+
+clean:
+	rm -rf $(VENV) review.json build

@@ -1,0 +1,232 @@
+"""A zip reader that reads what Android reads.
+
+Python's ``zipfile`` refuses archives that Android installs without complaint: an entry with the
+encryption bit set, an unknown compression method, a local header whose sizes disagree with the
+central directory. Packers use exactly these to break analysers. Like Android's libziparchive we
+trust the central directory, use the local header only to find where the data starts, and inflate
+anything that is not stored. Every size is checked against the limits before memory is spent.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+from appvet.errors import ArchiveError, LimitExceeded
+
+_EOCD_SIG = b"PK\x05\x06"
+_EOCD64_LOC_SIG = b"PK\x06\x07"
+_EOCD64_SIG = b"PK\x06\x06"
+_CDH_SIG = b"PK\x01\x02"
+_LFH_SIG = b"PK\x03\x04"
+_EOCD = struct.Struct("<4sHHHHIIH")
+_EOCD64 = struct.Struct("<4sQHHIIQQQQ")
+_EOCD64_LOC = struct.Struct("<4sIQI")
+_CDH = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_LFH = struct.Struct("<4sHHHHHIIIHH")
+
+METHOD_STORED = 0
+METHOD_DEFLATED = 8
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Safety limits for one archive. Defaults are documented in the README."""
+
+    max_entries: int = 200_000
+    max_total_uncompressed: int = 4 * 1024**3
+    """Sum of the declared uncompressed sizes of all entries."""
+    max_entry_size: int = 1024**3
+    """Largest single entry appvet will inflate into memory."""
+    max_ratio: int = 500
+    """Largest compression ratio accepted for entries bigger than ``ratio_floor`` (zip bombs)."""
+    ratio_floor: int = 32 * 1024**2
+    max_name_length: int = 4096
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    name: str
+    method: int
+    flags: int
+    compressed_size: int
+    size: int
+    crc: int
+    header_offset: int
+
+
+@dataclass
+class ZipArchive:
+    """Central-directory view of a zip held in memory (bytes or an mmap)."""
+
+    file: str
+    data: memoryview
+    entries: dict[str, ZipEntry]
+    central_directory_offset: int
+    oddities: list[str] = field(default_factory=list)
+    """Tricks noticed that Android tolerates (kept as evidence of anti-analysis packing)."""
+    limits: Limits = field(default_factory=Limits)
+
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+    def read(self, name: str, *, max_size: int | None = None) -> bytes:
+        """Return the uncompressed bytes of an entry, as Android would extract them."""
+        entry = self.entries.get(name)
+        if entry is None:
+            raise ArchiveError(f"no entry named {name!r}", file=self.file)
+        cap = min(max_size or self.limits.max_entry_size, self.limits.max_entry_size)
+        if entry.size > cap:
+            raise LimitExceeded(
+                f"entry {name!r} declares {entry.size:,} bytes, above the limit of {cap:,}", file=self.file
+            )
+        raw = self._raw(entry)
+        if entry.method == METHOD_STORED:
+            return bytes(raw[: entry.size]) if entry.size <= len(raw) else bytes(raw)
+        try:
+            return _inflate(raw, entry.size)
+        except zlib.error:
+            if entry.method == METHOD_DEFLATED:
+                raise ArchiveError(f"entry {name!r} is not valid deflate data", file=self.file) from None
+            # An unknown method that does not inflate is read as stored, which is what installs.
+            return bytes(raw[: entry.size])
+
+    def raw_view(self, name: str) -> memoryview | None:
+        """Zero-copy view of a stored entry (nested APKs in a bundle); ``None`` if compressed."""
+        entry = self.entries[name]
+        if entry.method != METHOD_STORED:
+            return None
+        return self._raw(entry)[: entry.size]
+
+    def _raw(self, entry: ZipEntry) -> memoryview:
+        data = self.data
+        off = entry.header_offset
+        if off + _LFH.size > len(data):
+            raise ArchiveError(f"entry {entry.name!r} points past the end of the file", file=self.file)
+        sig, *_rest, name_len, extra_len = _LFH.unpack_from(data, off)
+        if sig != _LFH_SIG:
+            raise ArchiveError(f"entry {entry.name!r} has no local header at offset {off}", file=self.file)
+        start = off + _LFH.size + name_len + extra_len
+        end = start + entry.compressed_size
+        if end > len(data):
+            raise ArchiveError(f"entry {entry.name!r} is truncated", file=self.file)
+        return data[start:end]
+
+
+def _inflate(raw: memoryview, size: int) -> bytes:
+    """Inflate raw deflate data, producing at most ``size`` bytes (a lying size cannot grow memory)."""
+    d = zlib.decompressobj(-15)
+    out = d.decompress(raw, size) if size > 0 else d.decompress(raw, 1)
+    return out[:size]
+
+
+def _find_eocd(data: memoryview, file: str) -> int:
+    n = len(data)
+    if n < _EOCD.size:
+        raise ArchiveError("not a zip archive (file too small)", file=file)
+    # The comment is at most 65,535 bytes, so the record is in the last 64 KiB + 22 bytes.
+    lo = max(0, n - _EOCD.size - 0xFFFF)
+    tail = bytes(data[lo:])
+    pos = tail.rfind(_EOCD_SIG)
+    while pos >= 0:
+        comment_len = struct.unpack_from("<H", tail, pos + 20)[0] if pos + 22 <= len(tail) else -1
+        if pos + _EOCD.size + comment_len <= len(tail):
+            return lo + pos
+        pos = tail.rfind(_EOCD_SIG, 0, pos)
+    raise ArchiveError("not a zip archive (no end-of-central-directory record)", file=file)
+
+
+def _check_name(name: str, file: str, limits: Limits) -> None:
+    if len(name) > limits.max_name_length:
+        raise ArchiveError(f"entry name longer than {limits.max_name_length} characters", file=file)
+    if "\x00" in name:
+        raise ArchiveError(f"entry name contains a NUL byte: {name!r}", file=file)
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
+        raise ArchiveError(f"unsafe entry name {name!r} (absolute path or '..')", file=file)
+
+
+def open_zip(data: bytes | memoryview, file: str, limits: Limits | None = None) -> ZipArchive:
+    """Read the central directory; raise ArchiveError / LimitExceeded for what cannot be reviewed."""
+    limits = limits or Limits()
+    view = memoryview(data)
+    eocd = _find_eocd(view, file)
+    _sig, disk, _cd_disk, _n_disk, total, cd_size, cd_offset, _clen = _EOCD.unpack_from(view, eocd)
+    oddities: list[str] = []
+    if total == 0xFFFF or cd_offset == 0xFFFFFFFF or cd_size == 0xFFFFFFFF:
+        loc = eocd - _EOCD64_LOC.size
+        if loc >= 0 and bytes(view[loc : loc + 4]) == _EOCD64_LOC_SIG:
+            _s, _d, eocd64, _disks = _EOCD64_LOC.unpack_from(view, loc)
+            if eocd64 + _EOCD64.size > len(view) or bytes(view[eocd64 : eocd64 + 4]) != _EOCD64_SIG:
+                raise ArchiveError("broken zip64 end-of-central-directory record", file=file)
+            fields = _EOCD64.unpack_from(view, eocd64)
+            total, cd_size, cd_offset = fields[7], fields[8], fields[9]
+    if disk != 0:
+        oddities.append("end-of-central-directory names a disk number other than 0")
+    if total > limits.max_entries:
+        raise LimitExceeded(f"{total:,} entries, above the limit of {limits.max_entries:,}", file=file)
+    if cd_offset + cd_size > eocd or cd_offset > len(view):
+        raise ArchiveError("central directory lies outside the file (truncated or not a zip)", file=file)
+
+    entries: dict[str, ZipEntry] = {}
+    total_size = 0
+    pos = cd_offset
+    for _ in range(total):
+        if pos + _CDH.size > eocd:
+            raise ArchiveError("central directory is truncated", file=file)
+        (sig, _vm, _vn, flags, method, _t, _d, crc, csize, usize, nlen, xlen, clen, _dn, _ia, _ea, hoff) = (
+            _CDH.unpack_from(view, pos)
+        )
+        if sig != _CDH_SIG:
+            raise ArchiveError(f"bad central directory record at offset {pos}", file=file)
+        raw_name = bytes(view[pos + _CDH.size : pos + _CDH.size + nlen])
+        extra = bytes(view[pos + _CDH.size + nlen : pos + _CDH.size + nlen + xlen])
+        pos += _CDH.size + nlen + xlen + clen
+        # Android decodes names as UTF-8 whatever the language-encoding flag says.
+        name = raw_name.decode("utf-8", "replace")
+        if 0xFFFFFFFF in (usize, csize, hoff):
+            usize, csize, hoff = _zip64_sizes(extra, usize, csize, hoff)
+        _check_name(name, file, limits)
+        if flags & 1:
+            oddities.append(f"{name}: encryption flag set (ignored, as Android does)")
+        if method not in (METHOD_STORED, METHOD_DEFLATED):
+            oddities.append(f"{name}: compression method {method} (read as Android reads it)")
+        if usize > limits.ratio_floor and csize and usize / csize > limits.max_ratio:
+            raise LimitExceeded(
+                f"entry {name!r} expands {usize / csize:,.0f} times to {usize:,} bytes "
+                f"(ratio limit {limits.max_ratio}): zip bomb",
+                file=file,
+            )
+        total_size += usize
+        if total_size > limits.max_total_uncompressed:
+            raise LimitExceeded(
+                f"entries expand to more than {limits.max_total_uncompressed:,} bytes: zip bomb or oversized input",
+                file=file,
+            )
+        if name in entries:
+            # Android's reader keeps the first record of a duplicated name.
+            oddities.append(f"{name}: duplicate entry (first one used)")
+            continue
+        entries[name] = ZipEntry(name, method, flags, csize, usize, crc, hoff)
+    return ZipArchive(file, view, entries, cd_offset, oddities, limits)
+
+
+def _zip64_sizes(extra: bytes, usize: int, csize: int, hoff: int) -> tuple[int, int, int]:
+    i = 0
+    while i + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, i)
+        body = extra[i + 4 : i + 4 + size]
+        if tag == 0x0001:
+            j = 0
+            if usize == 0xFFFFFFFF and j + 8 <= len(body):
+                usize = struct.unpack_from("<Q", body, j)[0]
+                j += 8
+            if csize == 0xFFFFFFFF and j + 8 <= len(body):
+                csize = struct.unpack_from("<Q", body, j)[0]
+                j += 8
+            if hoff == 0xFFFFFFFF and j + 8 <= len(body):
+                hoff = struct.unpack_from("<Q", body, j)[0]
+            break
+        i += 4 + size
+    return usize, csize, hoff

@@ -1,0 +1,116 @@
+"""The terminal summary: data categories x who can take them x where they are controlled from."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from appvet.model import FIRST_PARTY, Review, SdkHit
+
+MAX_ENDPOINT_ROWS = 40
+
+
+def _chain(sdk: SdkHit) -> str:
+    return " → ".join(f"{link.name} ({link.country or '?'})" for link in sdk.owner_chain) or "unknown owner"
+
+
+def _holder_label(holder: str, sdks: dict[str, SdkHit]) -> str:
+    if holder == FIRST_PARTY:
+        return "first-party code"
+    if holder == "manifest":
+        return "app (permission only)"
+    sdk = sdks.get(holder)
+    return sdk.name if sdk else holder
+
+
+def _header(review: Review) -> Text:
+    a = review.app
+    t = Text()
+    t.append(f"{a.label or a.package or a.file_name}", style="bold")
+    t.append(f"  {a.package or '?'} {a.version_name or ''} (code {a.version_code or '?'})\n")
+    t.append(f"sha256 {a.sha256}  min/target SDK {a.min_sdk or '?'}/{a.target_sdk or '?'}\n")
+    if a.splits:
+        t.append(f"bundle of {len(a.splits)} APKs: {', '.join(a.splits)}\n")
+    for c in a.signers:
+        t.append(f"signed by {c.organisation or c.subject} (country {c.country or '?'}) [{'+'.join(c.schemes)}]\n")
+    if not a.signers:
+        t.append("no signer certificate found\n", style="yellow")
+    return t
+
+
+def _sdk_table(review: Review) -> Table:
+    table = Table(title=f"SDKs ({len(review.sdks)})", show_lines=False, expand=False)
+    table.add_column("SDK")
+    table.add_column("categories")
+    table.add_column("owner chain (HQ country)")
+    table.add_column("control")
+    table.add_column("classes", justify="right")
+    for s in review.sdks:
+        table.add_row(s.name, ", ".join(s.categories), _chain(s), ", ".join(s.jurisdictions), str(s.class_count))
+    return table
+
+
+def _data_table(review: Review) -> Table:
+    sdks = {s.id: s for s in review.sdks}
+    by_cat: dict[str, list] = defaultdict(list)
+    for c in review.capabilities:
+        by_cat[c.category].append(c)
+    table = Table(title="Personal data the app can take", show_lines=True)
+    table.add_column("data category", style="bold")
+    table.add_column("who can take it")
+    table.add_column("controlled from")
+    table.add_column("how (API / permission)")
+    table.add_column("confidence")
+    for cat in sorted(by_cat):
+        caps = by_cat[cat]
+        who = "\n".join(_holder_label(c.holder, sdks) for c in caps)
+        where = "\n".join(", ".join(sdks[c.holder].jurisdictions) if c.holder in sdks else "app" for c in caps)
+        how = "\n".join(
+            (c.apis[0].split(";->")[-1] + (f" +{len(c.apis) - 1}" if len(c.apis) > 1 else "")) if c.apis
+            else ", ".join(p.rsplit(".", 1)[-1] for p in c.permissions)
+            for c in caps
+        )
+        table.add_row(cat, who, where, how, "\n".join(c.confidence for c in caps))
+    return table
+
+
+def _endpoint_table(review: Review) -> Table:
+    hosts: dict[str, list] = defaultdict(list)
+    for e in review.endpoints:
+        hosts[e.host].append(e)
+    table = Table(title=f"Endpoints ({len(hosts)} hosts)")
+    table.add_column("host")
+    table.add_column("owner")
+    table.add_column("country")
+    table.add_column("found in")
+    rows = sorted(hosts.items(), key=lambda kv: (kv[1][0].owner is None, kv[0]))
+    for host, eps in rows[:MAX_ENDPOINT_ROWS]:
+        e = eps[0]
+        where = sorted({ev.kind for x in eps for ev in x.evidence})
+        holders = sorted({x.holder for x in eps if x.holder})
+        table.add_row(host, e.owner or "", e.owner_country or "", ", ".join(holders or where))
+    if len(rows) > MAX_ENDPOINT_ROWS:
+        table.caption = f"{len(rows) - MAX_ENDPOINT_ROWS} more hosts in the JSON report"
+    return table
+
+
+def render(review: Review) -> Group:
+    parts: list = [_header(review), _sdk_table(review), _data_table(review), _endpoint_table(review)]
+    if review.findings:
+        counts: dict[str, int] = defaultdict(int)
+        for f in review.findings:
+            counts[f.severity] += 1
+        parts.append(Text("findings: " + ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items()))))
+    if review.skips:
+        parts.append(Text(f"{len(review.skips)} parts could not be read (see 'skips' in the JSON report)",
+                          style="yellow"))
+    if review.verdict:
+        parts.append(Text(f"verdict: {review.verdict.decision} ({review.verdict.policy})", style="bold"))
+    return Group(*parts)
+
+
+def print_summary(review: Review, console: Console) -> None:
+    console.print(render(review))
