@@ -188,3 +188,7 @@ def main() -> None:
     except KeyboardInterrupt:
         stderr.print("appvet: interrupted")
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -22,6 +22,8 @@ class Entity:
     aliases: tuple[str, ...] = ()
     parent_share: float | None = None
     """Share of this entity held by ``parent`` (0..1), when known."""
+    domains: tuple[str, ...] = ()
+    """Registrable domains (or hosts) the entity operates; ``entity_for_host`` resolves them."""
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,4 @@ class DataCategoryInfo:
     description: str
     permissions: tuple[str, ...] = field(default=())
     """Android permissions whose grant yields this category."""
+    sources: tuple[Source, ...] = ()
