@@ -20,7 +20,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 BAD_CASES = {
     "random.apk": "not a zip",
-    "truncated.apk": "",
+    "truncated.apk": "truncated",
     "zipbomb.apk": "zip bomb",
     "corrupt-dex.apk": "classes.dex",
     "traversal.apk": "unsafe entry name",

@@ -66,6 +66,17 @@ def _bundle_order(names: list[str], manifest_json: dict | None) -> list[str]:
     return ([base] if base else []) + [a for a in apks if a != base]
 
 
+def _bundle_apks(names: list[str]) -> list[str]:
+    """The APKs a bundle installs: bundletool's ``splits/`` when present, else those at the top level."""
+    apks = [n for n in names if n.lower().endswith(".apk")]
+    splits = [n for n in apks if n.startswith("splits/")]
+    if splits:
+        return splits
+    top = [n for n in apks if "/" not in n]
+    # A universal or standalone APK set ships one complete APK per device configuration.
+    return top or [n for n in apks if n.startswith(("standalones/", "universal"))][:1]
+
+
 def _open_nested(outer: ZipArchive, name: str, limits: Limits) -> ZipArchive:
     view = outer.raw_view(name)
     if view is None:
@@ -82,7 +93,7 @@ def open_input(path: str | os.PathLike[str], limits: Limits | None = None) -> In
     outer = open_zip(view, str(p), limits)
     names = outer.names()
     suffix = p.suffix.lower()
-    nested = [n for n in names if n.lower().endswith(".apk") and "/" not in n.strip("/")]
+    nested = _bundle_apks(names)
 
     if MANIFEST in outer.entries:
         parts = (ApkPart(p.name, outer, ""),)

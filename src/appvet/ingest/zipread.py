@@ -134,7 +134,7 @@ def _find_eocd(data: memoryview, file: str) -> int:
         if pos + _EOCD.size + comment_len <= len(tail):
             return lo + pos
         pos = tail.rfind(_EOCD_SIG, 0, pos)
-    raise ArchiveError("not a zip archive (no end-of-central-directory record)", file=file)
+    raise ArchiveError("not a zip archive, or truncated (no end-of-central-directory record)", file=file)
 
 
 def _check_name(name: str, file: str, limits: Limits) -> None:
