@@ -47,8 +47,13 @@ KbOption = Annotated[list[Path] | None, typer.Option("--kb", help="Overlay KB di
 def _fail(exc: AppvetError, verbose: bool) -> None:
     if verbose:
         raise exc
-    stderr.print(f"appvet: error: {exc.diagnostics()}", markup=False, highlight=False)
+    _say_error(exc.diagnostics())
     raise typer.Exit(exc.exit_code)
+
+
+def _say_error(text: str) -> None:
+    # Plain write: one line, never wrapped to the terminal's width, whatever its length.
+    sys.stderr.write("appvet: error: " + " ".join(text.split()) + "\n")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -113,13 +118,13 @@ def review_cmd(
     except (MemoryError, RecursionError) as exc:
         if verbose:
             raise
-        stderr.print(f"appvet: error: {path}: input exhausted a resource ({type(exc).__name__})", markup=False)
+        _say_error(f"{path}: input exhausted a resource ({type(exc).__name__})")
         raise typer.Exit(EXIT_INPUT) from None
     except Exception as exc:  # the one place an unexpected error becomes exit 3
         if verbose:
             raise
-        stderr.print(f"appvet: internal error while reviewing {path}: {type(exc).__name__}: {exc} "
-                     "(re-run with --verbose and report it)", markup=False, highlight=False)
+        _say_error(f"internal error while reviewing {path}: {type(exc).__name__}: {exc} "
+                   "(re-run with --verbose and report it)")
         raise typer.Exit(EXIT_INTERNAL) from None
 
     from appvet.report import terminal
@@ -127,7 +132,7 @@ def review_cmd(
     if fmt is Format.json:
         text = to_json(result)
     else:
-        console = Console(record=True, width=140, file=open(os.devnull, "w"))  # noqa: SIM115
+        console = Console(record=True, width=160, file=open(os.devnull, "w"))  # noqa: SIM115
         terminal.print_summary(result, console)
         text = console.export_text()
     if output is not None:
@@ -136,7 +141,10 @@ def review_cmd(
             terminal.print_summary(result, stderr)
             stderr.print(f"report written to {output}")
     elif fmt is Format.text:
-        terminal.print_summary(result, Console())
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=160)  # a pipe or file has no width; do not squeeze tables to 80 columns
+        terminal.print_summary(result, out)
     else:
         sys.stdout.write(text)
     if result.verdict is not None and result.verdict.decision == "fail":

@@ -10,6 +10,7 @@ from pathlib import Path
 from appvet import __version__
 from appvet.analyze import capabilities, endpoints, findings, sdks
 from appvet.analyze.facts import gather
+from appvet.errors import InputError
 from appvet.ingest.interface import Budget, Options
 from appvet.ingest.open import open_input
 from appvet.kb import KnowledgeBase, load_kb
@@ -44,7 +45,13 @@ def review(
     say("opening")
     package = open_input(path, options.limits)
     lap("ingest")
-    facts = gather(package, options, say)
+    try:
+        facts = gather(package, options, say)
+    except InputError as exc:
+        # Readers name the file inside the input; the person needs the input's path too.
+        if exc.file and not exc.file.startswith(str(path)):
+            exc.file = f"{path}!{exc.file}"
+        raise
     lap("formats")
 
     say("sdks")

@@ -72,6 +72,14 @@ def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution, budget: B
         for cat in kb.permission_categories(perm):
             grants[cat].add(perm)
 
+    def gated(cats: tuple[str, ...]) -> tuple[str, ...]:
+        # An API that yields one of several categories (a location fix is precise or coarse) yields
+        # the one the declared permissions allow; with none declared, each stays possible.
+        if len(cats) < 2:
+            return cats
+        allowed = tuple(c for c in cats if c in grants)
+        return allowed or cats
+
     # (category, holder) -> holder_package, apis, evidence
     acc: dict[tuple[str, str], tuple[set[str], set[str], list[Evidence]]] = {}
     for unit in facts.dex:
@@ -84,7 +92,7 @@ def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution, budget: B
             pkg = attribution.holder_package(class_name, holder)
             where = f"{cls}->{mname}{proto}"
             excerpt = {"invoke": "calls ", "field": "reads ", "string": "uses string "}[kind] + api
-            for cat in cats:
+            for cat in gated(cats):
                 pkgs, apis, evidence = acc.setdefault((cat, holder), (set(), set(), []))
                 pkgs.add(pkg)
                 apis.add(api)

@@ -55,6 +55,8 @@ def _sdk_table(review: Review) -> Table:
 
 def _data_table(review: Review) -> Table:
     sdks = {s.id: s for s in review.sdks}
+    countries = sorted({c.country for c in review.app.signers if c.country})
+    developer = f"developer (signer {', '.join(countries)})" if countries else "developer"
     by_cat: dict[str, list] = defaultdict(list)
     for c in review.capabilities:
         by_cat[c.category].append(c)
@@ -67,7 +69,7 @@ def _data_table(review: Review) -> Table:
     for cat in sorted(by_cat):
         caps = by_cat[cat]
         who = "\n".join(_holder_label(c.holder, sdks) for c in caps)
-        where = "\n".join(", ".join(sdks[c.holder].jurisdictions) if c.holder in sdks else "app" for c in caps)
+        where = "\n".join(", ".join(sdks[c.holder].jurisdictions) if c.holder in sdks else developer for c in caps)
         how = "\n".join(
             (c.apis[0].split(";->")[-1] + (f" +{len(c.apis) - 1}" if len(c.apis) > 1 else "")) if c.apis
             else ", ".join(p.rsplit(".", 1)[-1] for p in c.permissions)
