@@ -12,6 +12,9 @@ import appvet
 from appvet.model import Review, from_dict, to_dict, to_json
 from appvet.report.schema import packaged_schema, review_schema
 
+# JSON has no NaN or infinity; the model never produces them.
+st.register_type_strategy(float, st.floats(allow_nan=False, allow_infinity=False))
+
 reviews = st.builds(
     Review,
     timings=st.dictionaries(st.text(max_size=5), st.floats(allow_nan=False, allow_infinity=False), max_size=3),
