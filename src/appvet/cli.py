@@ -141,7 +141,7 @@ def review_cmd(
     if output is not None:
         _write_atomic(output, text)
         if not quiet:
-            terminal.print_summary(result, stderr)
+            terminal.print_summary(result, stderr if stderr.is_terminal else Console(stderr=True, width=160))
             stderr.print(f"report written to {output}")
     elif fmt is Format.text:
         out = Console()
