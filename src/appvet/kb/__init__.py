@@ -7,6 +7,30 @@ compiles the lookups used by the analysis passes.
 
 from appvet.kb.knowledge import KnowledgeBase
 from appvet.kb.loader import load_kb
-from appvet.kb.model import DataCategoryInfo, Entity, Sdk, SensitiveApi
+from appvet.kb.model import (
+    BanList,
+    BannedApp,
+    CountryList,
+    DataCategoryInfo,
+    Entity,
+    JurisdictionProfile,
+    LawFact,
+    OwnershipChange,
+    Sdk,
+    SensitiveApi,
+)
 
-__all__ = ["DataCategoryInfo", "Entity", "KnowledgeBase", "Sdk", "SensitiveApi", "load_kb"]
+__all__ = [
+    "BanList",
+    "BannedApp",
+    "CountryList",
+    "DataCategoryInfo",
+    "Entity",
+    "JurisdictionProfile",
+    "KnowledgeBase",
+    "LawFact",
+    "OwnershipChange",
+    "Sdk",
+    "SensitiveApi",
+    "load_kb",
+]

@@ -193,6 +193,26 @@ def clean_domain(value: str) -> str | None:
     return dom if _DOMAIN.match(dom) else None
 
 
+_SECOND_LEVEL = frozenset({"co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go"})
+
+
+def website_domain(url: str) -> str | None:
+    """Registrable domain of a vendor's website URL; ``None`` for code hosts and directories.
+
+    Without a public-suffix list, a two-letter country TLD under a common second level
+    (``co.uk``, ``com.cn``) keeps three labels and everything else keeps two.
+    """
+    host = url.strip().split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower().rstrip(".")
+    labels = [x for x in host.split(".") if x]
+    if len(labels) < 2:
+        return None
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
+    dom = clean_domain(".".join(labels[-keep:]))
+    if dom is None or any(dom == h or dom.endswith("." + h) for h in DIRECTORY_HOSTS):
+        return None
+    return dom
+
+
 def is_weak_prefix(prefix: str) -> bool:
     """Two-segment prefixes with a short second segment (``com.dv.``, ``com.mob.``) match unrelated code."""
     parts = prefix.rstrip(".").split(".")
@@ -476,6 +496,14 @@ def import_exodus(
                 report.add(f"{tid} {name}: domain {dom} belongs to {holder}, not {owner}")
             else:
                 doms.append(dom)
+        site = website_domain(str(tr.get("website") or ""))
+        if site is not None and site not in doms and site not in curated.sdk_domains:
+            holder = walk_domain(site, host_owner)
+            if holder is None or same_group(holder, owner, parents):
+                doms.append(site)
+                report.count("website domains added")
+            else:
+                report.count("website domains dropped: owned by an unrelated entity")
         if not (strong or weak or doms):
             report.count("trackers skipped: no usable signature")
             continue
@@ -497,6 +525,41 @@ def import_exodus(
         rows.append(row)
     report.count("sdks emitted", len(rows))
     return rows, report
+
+
+def exodus_operators(
+    trackers: Mapping[str, dict[str, Any]], owners: Mapping[int, str | None], curated: Curated
+) -> list[dict[str, Any]]:
+    """Stand-in owner entities for the trackers whose operator no source here establishes.
+
+    Each one says only what Exodus says -- that someone operates the tracker -- and carries no
+    country, so the tracker is still recognised and reported, with its owner marked as not
+    established (``kb_stats`` and ``validate`` count them) instead of being left out.
+    """
+    rows: list[dict[str, Any]] = []
+    for key in sorted(trackers, key=lambda k: int(k)):
+        tr = trackers[key]
+        tid = int(tr["id"])
+        if owners.get(tid) is not None or tid in curated.by_exodus:
+            continue
+        name = str(tr.get("name") or f"tracker {tid}")
+        rows.append(
+            {
+                "id": f"{OPERATOR_PREFIX}{tid}",
+                "name": f"{name} (operator not established)",
+                "country_hq": None,
+                "country_inc": None,
+                "parent": None,
+                "note": "Owner not established: Exodus lists the tracker, but no source read states who operates it "
+                "or from which country.",
+                "sources": [exodus_source(tid)],
+            }
+        )
+    return rows
+
+
+OPERATOR_PREFIX = "exodus-operator."
+"""Id prefix of the stand-in entities of :func:`exodus_operators`."""
 
 
 # -- LibChecker ------------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from appvet.kb.model import DataCategoryInfo, Entity, Sdk, SensitiveApi
+from appvet.kb.model import BanList, CountryList, DataCategoryInfo, Entity, JurisdictionProfile, Sdk, SensitiveApi
 
 _MEMO_LIMIT = 400_000
 """Package-lookup memo entries kept before the memo is cleared, so memory stays bounded across apps."""
@@ -98,6 +99,10 @@ class KnowledgeBase:
     sdks: dict[str, Sdk]
     categories: dict[str, DataCategoryInfo]
     apis: tuple[SensitiveApi, ...]
+    ban_lists: dict[str, BanList]
+    country_lists: dict[str, CountryList]
+    jurisdiction_profiles: dict[str, JurisdictionProfile]
+    """Keyed by ISO 3166-1 alpha-2 country code."""
 
     def __init__(
         self,
@@ -108,12 +113,18 @@ class KnowledgeBase:
         categories: Mapping[str, DataCategoryInfo],
         apis: Sequence[SensitiveApi],
         origins: Mapping[str, str] | None = None,
+        ban_lists: Mapping[str, BanList] | None = None,
+        country_lists: Mapping[str, CountryList] | None = None,
+        jurisdiction_profiles: Mapping[str, JurisdictionProfile] | None = None,
     ) -> None:
         self.version = version
         self.entities = dict(entities)
         self.sdks = dict(sdks)
         self.categories = dict(categories)
         self.apis = tuple(apis)
+        self.ban_lists = dict(ban_lists or {})
+        self.country_lists = dict(country_lists or {})
+        self.jurisdiction_profiles = dict(jurisdiction_profiles or {})
         self.origins: dict[str, str] = dict(origins or {})
         """``"<kind>:<id>"`` -> ``"<file>#<row>"`` of the row that was kept, for diagnostics."""
         self._compile()
@@ -178,8 +189,18 @@ class KnowledgeBase:
 
     # -- ownership ----------------------------------------------------------------------------
 
-    def owner_chain(self, entity_id: str) -> list[Entity]:
-        """The entity, its parent, ... up to the ultimate parent. Stops at a repeated id or a dangling parent."""
+    @property
+    def as_of(self) -> str:
+        """Newest as-of date of any source in the data: the date the knowledge base describes."""
+        return self.version.split("+", 1)[0]
+
+    def owner_chain(self, entity_id: str, on: date | None = None) -> list[Entity]:
+        """The entity, its parent, ... up to the ultimate parent, as owned on ``on`` (default: today).
+
+        Dated ownership changes decide each link; entities without any follow ``parent``. Stops at a
+        repeated id or a dangling parent.
+        """
+        day = on if on is not None else date.today()
         chain: list[Entity] = []
         seen: set[str] = set()
         current: str | None = entity_id
@@ -189,21 +210,21 @@ class KnowledgeBase:
                 break
             chain.append(ent)
             seen.add(current)
-            current = ent.parent
+            current = ent.parent_on(day)[0] if ent.ownership else ent.parent
         return chain
 
-    def jurisdictions(self, entity_id: str) -> list[str]:
+    def jurisdictions(self, entity_id: str, on: date | None = None) -> list[str]:
         """Sorted countries of headquarters and incorporation of every entity on the owner chain."""
         countries: set[str] = set()
-        for ent in self.owner_chain(entity_id):
+        for ent in self.owner_chain(entity_id, on):
             if ent.country_hq:
                 countries.add(ent.country_hq)
             if ent.country_inc:
                 countries.add(ent.country_inc)
         return sorted(countries)
 
-    def ultimate_parent(self, entity_id: str) -> Entity | None:
-        chain = self.owner_chain(entity_id)
+    def ultimate_parent(self, entity_id: str, on: date | None = None) -> Entity | None:
+        chain = self.owner_chain(entity_id, on)
         return chain[-1] if chain else None
 
     # -- SDK signatures -----------------------------------------------------------------------
@@ -278,7 +299,7 @@ class KnowledgeBase:
     def __repr__(self) -> str:
         return (
             f"KnowledgeBase(version={self.version!r}, entities={len(self.entities)}, sdks={len(self.sdks)}, "
-            f"categories={len(self.categories)}, apis={len(self.apis)})"
+            f"categories={len(self.categories)}, apis={len(self.apis)}, ban_lists={len(self.ban_lists)})"
         )
 
 

@@ -6,10 +6,11 @@ Layout of a knowledge-base directory (the packaged ``kb/data/`` and every user o
     *.json | *.yaml       hand-curated rows
     schema/               JSON Schemas (packaged directory only)
 
-Each file is ``{"kind": "<categories|apis|entities|sdks>", "rows": [...]}``. Files load in that
-order -- imported, then hand-curated, then each overlay in the order given -- and a later row with
-the same id replaces an earlier one, so a curated row always wins over an imported one and an
-overlay over packaged data. Files of other kinds (``exodus-owners``: input of the import script)
+Each file is ``{"kind": K, "rows": [...]}`` with K one of ``categories``, ``apis``, ``entities``,
+``sdks``, ``ban-lists``, ``country-lists``, ``jurisdictions``. Files load in that order --
+imported, then hand-curated, then each overlay in the order given -- and a later row with the
+same id replaces an earlier one, so a curated row always wins over an imported one and an overlay
+over packaged data. Files of other kinds (``exodus-owners``: input of the import script)
 are ignored here.
 
 Validation with JSON Schema is the slow part of loading, so the compiled :class:`KnowledgeBase` is
@@ -31,12 +32,23 @@ from typing import Any
 
 from appvet.errors import KnowledgeBaseError
 from appvet.kb.knowledge import KnowledgeBase
-from appvet.kb.model import DataCategoryInfo, Entity, Sdk, SensitiveApi
+from appvet.kb.model import (
+    BanList,
+    BannedApp,
+    CountryList,
+    DataCategoryInfo,
+    Entity,
+    JurisdictionProfile,
+    LawFact,
+    OwnershipChange,
+    Sdk,
+    SensitiveApi,
+)
 from appvet.model import Source
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SCHEMA_DIR = DATA_DIR / "schema"
-RUNTIME_KINDS = ("categories", "apis", "entities", "sdks")
+RUNTIME_KINDS = ("categories", "apis", "entities", "sdks", "ban-lists", "country-lists", "jurisdictions")
 BUILD_KINDS = ("exodus-owners",)
 _SUFFIXES = (".json", ".yaml", ".yml")
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -79,6 +91,9 @@ def row_id(kind: str, row: Any) -> str | None:
         return f"{row.get('kind')}:{row.get('ref')}" if "ref" in row else None
     if kind == "exodus-owners":
         return str(row.get("exodus_id")) if "exodus_id" in row else None
+    if kind == "jurisdictions":
+        value = row.get("country")
+        return value if isinstance(value, str) else None
     value = row.get("id")
     return value if isinstance(value, str) else None
 
@@ -179,6 +194,79 @@ def _entity(r: dict[str, Any]) -> Entity:
         aliases=tuple(r.get("aliases", ())),
         parent_share=r.get("parent_share"),
         domains=tuple(r.get("domains", ())),
+        ownership=tuple(
+            OwnershipChange(
+                date=c["date"],
+                parent=c.get("parent"),
+                sources=_sources(c["sources"]),
+                parent_share=c.get("parent_share"),
+                note=c.get("note", ""),
+            )
+            for c in sorted(r.get("ownership", ()), key=lambda c: c["date"])
+        ),
+    )
+
+
+def _ban_list(r: dict[str, Any]) -> BanList:
+    return BanList(
+        id=r["id"],
+        name=r["name"],
+        jurisdiction=r["jurisdiction"],
+        authority=r["authority"],
+        instrument=r["instrument"],
+        date=r["date"],
+        scope=r["scope"],
+        sources=_sources(r["sources"]),
+        apps=tuple(
+            BannedApp(
+                name=a["name"],
+                package=a.get("package"),
+                sources=_sources(a.get("sources", [])),
+                note=a.get("note", ""),
+            )
+            for a in r.get("apps", ())
+        ),
+        controllers=tuple(r.get("controllers", ())),
+        effective=r.get("effective"),
+        revoked=r.get("revoked"),
+        revoked_by=r.get("revoked_by"),
+        count_declared=r.get("count_declared"),
+        complete=r.get("complete", True),
+        note=r.get("note", ""),
+    )
+
+
+def _country_list(r: dict[str, Any]) -> CountryList:
+    return CountryList(
+        id=r["id"],
+        name=r["name"],
+        instrument=r["instrument"],
+        as_of=r["as_of"],
+        countries=tuple(r["countries"]),
+        sources=_sources(r["sources"]),
+        qualifiers=tuple(sorted(r.get("qualifiers", {}).items())),
+        note=r.get("note", ""),
+    )
+
+
+def _jurisdiction(r: dict[str, Any]) -> JurisdictionProfile:
+    return JurisdictionProfile(
+        country=r["country"],
+        name=r["name"],
+        laws=tuple(
+            LawFact(
+                id=law["id"],
+                title=law["title"],
+                adopted=law["adopted"],
+                provisions=tuple(law["provisions"]),
+                summary=law["summary"],
+                sources=_sources(law["sources"]),
+                effective=law.get("effective"),
+            )
+            for law in r["laws"]
+        ),
+        sources=_sources(r["sources"]),
+        note=r.get("note", ""),
     )
 
 
@@ -235,6 +323,25 @@ def check_references(merged: dict[str, dict[str, Row]]) -> None:
         parent = row.row.get("parent")
         if parent is not None and parent not in entities:
             raise KnowledgeBaseError(f"{row.where}: parent {parent!r} is not an entity", file=row.file)
+        changes = sorted(row.row.get("ownership", ()), key=lambda c: c["date"])
+        for change in changes:
+            former = change.get("parent")
+            if former is not None and former not in entities:
+                raise KnowledgeBaseError(
+                    f"{row.where}: ownership change of {change['date']}: parent {former!r} is not an entity",
+                    file=row.file,
+                )
+        # ``parent`` is what callers without a date see, so it must agree with the latest change.
+        if changes and changes[-1].get("parent") != parent:
+            raise KnowledgeBaseError(
+                f"{row.where}: parent {parent!r} differs from the latest ownership change "
+                f"({changes[-1]['date']}: {changes[-1].get('parent')!r})",
+                file=row.file,
+            )
+    for row in merged["ban-lists"].values():
+        for controller in row.row.get("controllers", ()):
+            if controller not in entities:
+                raise KnowledgeBaseError(f"{row.where}: controller {controller!r} is not an entity", file=row.file)
     for row in merged["sdks"].values():
         owner = row.row["owner"]
         if owner not in entities:
@@ -269,6 +376,9 @@ def build(merged: dict[str, dict[str, Row]], data_hash: str) -> KnowledgeBase:
         categories={k: _category(r.row) for k, r in merged["categories"].items()},
         apis=apis,
         origins=origins,
+        ban_lists={k: _ban_list(r.row) for k, r in merged["ban-lists"].items()},
+        country_lists={k: _country_list(r.row) for k, r in merged["country-lists"].items()},
+        jurisdiction_profiles={k: _jurisdiction(r.row) for k, r in merged["jurisdictions"].items()},
     )
 
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from appvet.kb.importers import OPERATOR_PREFIX
 from appvet.kb.knowledge import KnowledgeBase
 
 
@@ -30,6 +31,17 @@ def kb_stats(kb: KnowledgeBase) -> dict[str, Any]:
             "categories": len(kb.categories),
             "apis": len({(a.kind, a.ref) for a in kb.apis}),
             "api_category_pairs": len(kb.apis),
+            "ban_lists": len(kb.ban_lists),
+            "banned_apps": sum(len(b.apps) for b in kb.ban_lists.values()),
+            "banned_apps_with_package": sum(1 for b in kb.ban_lists.values() for a in b.apps if a.package),
+            "country_lists": len(kb.country_lists),
+            "jurisdiction_profiles": len(kb.jurisdiction_profiles),
+            "laws": sum(len(j.laws) for j in kb.jurisdiction_profiles.values()),
+            "entities_with_ownership_changes": sum(1 for e in entities if e.ownership),
+            "domains": len({d for e in entities for d in e.domains} | {d for s in sdks for d in s.domains}),
+            "sdks_china_hq": by_country.get("CN", 0),
+            "exodus_trackers_present": len({s.exodus_id for s in sdks if s.exodus_id is not None}),
+            "sdks_owner_not_established": sum(1 for s in sdks if s.owner.startswith(OPERATOR_PREFIX)),
         },
         "signatures": {
             "class_prefixes": sum(len(s.class_prefixes) for s in sdks),
