@@ -75,3 +75,58 @@ def test_failed_review_leaves_existing_output_untouched(tmp_path: Path) -> None:
     proc = run("review", str(BAD / "random.apk"), "--format", "json", "-o", str(out))
     assert proc.returncode == 2
     assert out.read_text() == "previous"
+
+
+def test_policy_fail_exits_1_and_default_policy_passes() -> None:
+    failing = run("review", str(BUILT / "multisdk.apk"), "--policy", "us-foreign-adversary", "--format", "json",
+                  "-q", "--date", "2026-11-29")
+    assert failing.returncode == 1, failing.stderr
+    verdict = json.loads(failing.stdout)["verdict"]
+    assert verdict["decision"] == "fail" and verdict["policy"].startswith("us-foreign-adversary")
+    passing = run("review", str(BUILT / "multisdk.apk"), "--policy", "default", "--format", "json", "-q")
+    assert passing.returncode == 0, passing.stderr
+    assert json.loads(passing.stdout)["verdict"]["decision"] == "pass"
+
+
+def test_fail_on_review_turns_a_review_verdict_into_exit_1() -> None:
+    args = ("review", str(BUILT / "multisdk.apk"), "--policy", "eu-third-country-transfer", "--format", "json", "-q")
+    lenient = run(*args)
+    assert json.loads(lenient.stdout)["verdict"]["decision"] == "review"
+    assert lenient.returncode == 0
+    assert run(*args, "--fail-on", "review").returncode == 1
+
+
+def test_unknown_policy_is_a_usage_error() -> None:
+    proc = run("review", str(BUILT / "plain.apk"), "--policy", "no-such-policy")
+    assert proc.returncode == 2 and "no-such-policy" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sarif_output() -> None:
+    proc = run("review", str(BUILT / "multisdk.apk"), "--policy", "gov-device-strict", "--format", "sarif", "-q")
+    assert proc.returncode == 1
+    sarif = json.loads(proc.stdout)
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
+
+
+def test_diff_of_two_builds(tmp_path: Path) -> None:
+    proc = run("diff", str(BUILT / "diff-v1.apk"), str(BUILT / "diff-v2.apk"), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert [s["name"] for s in d["sdks"]["added"]] == ["Tencent Bugly"]
+    assert d["permissions"]["added"] == ["android.permission.READ_CONTACTS"]
+    old = tmp_path / "old.json"
+    old.write_text(run("review", str(BUILT / "diff-v1.apk"), "-f", "json", "-q").stdout)
+    again = run("diff", str(old), str(BUILT / "diff-v2.apk"), "--format", "json")
+    assert json.loads(again.stdout)["sdks"] == d["sdks"]
+
+
+def test_kb_commands() -> None:
+    show = run("kb", "show", "pangle", "--format", "json")
+    assert show.returncode == 0
+    data = json.loads(show.stdout)
+    assert [link["id"] for link in data["owner_chain"]][-1] == "bytedance"
+    assert run("kb", "show", "no-such-id").returncode == 2
+    search = run("kb", "search", "com.zhiliaoapp.musically", "--format", "json")
+    assert any(h["kind"] == "ban-list" for h in json.loads(search.stdout))
+    stats = json.loads(run("kb", "stats", "--format", "json").stdout)
+    assert stats["counts"]["sdks"] >= 600 and stats["counts"]["domains"] >= 2000

@@ -10,7 +10,10 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from appvet.traffic.model import TrafficReport
 
 SCHEMA_VERSION = "1.0"
 
@@ -84,6 +87,8 @@ class App:
     entries: int
     """Number of archive entries read across all APKs."""
     signers: tuple[Certificate, ...]
+    developer: tuple[OwnerLink, ...] = ()
+    """The signer's organisation matched to a KB entity, with its ownership chain; ``()`` when unknown."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,12 @@ class SdkHit:
     """Kinds of signature that matched: class-prefix, native-lib, meta-data, component."""
     evidence: tuple[Evidence, ...]
     sources: tuple[str, ...] = ()
+    initialised: bool | None = None
+    """Whether code of the SDK is reachable from an entry point (its own manifest components
+    count: that is auto-initialisation); ``None`` when it has no code in the app or reachability
+    was not computed."""
+    witness: tuple[str, ...] = ()
+    """For ``initialised``: one shortest path from an entry point to the SDK's first reached method."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +178,79 @@ class Capability:
     """Declared permissions that grant the category (may be empty for permission-free APIs)."""
     confidence: Confidence
     evidence: tuple[Evidence, ...]
+    witness: tuple[str, ...] = ()
+    """For ``reachable``: one shortest call path, ``entry: <why>`` first, then each method down to
+    the one that calls the sensitive API, which comes last."""
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Something code can do that reviewers name as a risk in itself (enumerating apps, loading code)."""
+
+    id: str
+    """Stable id: ``installed-apps``, ``dynamic-code-loading``, ``sim-serial``, ..."""
+    title: str
+    holder: str
+    """SDK id, or ``first-party``."""
+    holder_package: str
+    apis: tuple[str, ...]
+    """APIs, classes or strings that show the behaviour, sorted."""
+    confidence: Confidence
+    evidence: tuple[Evidence, ...]
+    witness: tuple[str, ...] = ()
+    """As in ``Capability.witness``."""
+    changes_after_review: bool = False
+    """The behaviour lets the app run code or logic that was not in the reviewed APK."""
+
+
+@dataclass(frozen=True)
+class NativeMethod:
+    """A Java method declared ``native`` and the library code that implements it, when found."""
+
+    method: str
+    """``Lcls;->name(proto)ret`` of the Java declaration."""
+    library: str | None
+    """Path of the ``.so`` inside the input, or ``None`` when no library could be tied to it."""
+    binding: str
+    """``export`` (a ``Java_...`` symbol names it), ``JNI_OnLoad`` (no export; the library the class
+    loads registers natives at load time) or ``unresolved``."""
+    symbol: str | None
+    confidence: Confidence
+    """``reachable`` when the Java method is called on a path from an entry point."""
+    witness: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One method on the way from a source of personal data to where it leaves the device."""
+
+    method: str
+    """``Lcls;->name(proto)ret``."""
+    holder: str
+    """SDK id, or ``first-party``, owning the method."""
+    role: str
+    """``source`` (calls the sensitive API), ``via`` (passes the value on) or ``sink`` (calls the sink API)."""
+
+
+@dataclass(frozen=True)
+class CodeFlow:
+    """A path in code along which a value from a sensitive API reaches an API that sends it off the device.
+
+    Found by following registers inside methods and summaries across calls; it is a path that
+    exists in the code, not an observed transfer (that is a traffic ``Flow``).
+    """
+
+    category: str
+    source: str
+    """The sensitive API (``Landroid/telephony/TelephonyManager;->getLine1Number``)."""
+    sink: str
+    """The API the value is passed to (``Lokhttp3/Request$Builder;->url``)."""
+    sink_kind: str
+    """network, sms, webview, ipc, storage or log."""
+    steps: tuple[FlowStep, ...]
+    confidence: Confidence
+    """``reachable`` when the first method is on a call path from an entry point, else ``present``."""
+    evidence: tuple[Evidence, ...]
 
 
 @dataclass(frozen=True)
@@ -183,6 +267,8 @@ class Endpoint:
     holder: str | None
     """SDK id or ``first-party`` for a string found in dex code, else ``None``."""
     evidence: tuple[Evidence, ...]
+    confidence: Confidence = "present"
+    """``observed`` when a capture shows the app talking to this host."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +303,29 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class BanHit:
+    """A government ban or restriction list naming the app, with its status on the review date."""
+
+    list: str
+    """KB ban-list id."""
+    name: str
+    jurisdiction: str
+    authority: str
+    instrument: str
+    date: str
+    status: str
+    """On the review date: ``in-force``, ``revoked``, ``not-yet-effective`` or ``not-yet-issued``."""
+    revoked: str | None
+    revoked_by: str | None
+    matched_by: str
+    """``package`` (exact package name), ``name`` (the list gives only a name) or ``controller``."""
+    listed_as: str
+    complete: bool
+    """False when the list as published is only partly known."""
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Review:
     schema_version: str
     app: App
@@ -228,6 +337,14 @@ class Review:
     skips: tuple[Skip, ...]
     verdict: Verdict | None
     versions: dict[str, str]
+    behaviours: tuple[Behaviour, ...] = ()
+    code_flows: tuple[CodeFlow, ...] = ()
+    native_methods: tuple[NativeMethod, ...] = ()
+    bans: tuple[BanHit, ...] = ()
+    traffic: TrafficReport | None = None
+    """Flows read from captures given with ``--traffic``, joined with this review."""
+    review_date: str = ""
+    """The date (ISO) at which ownership chains and ban-list status were evaluated."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per stage. Excluded from ``to_json(..., deterministic=True)``."""
 
@@ -261,6 +378,8 @@ def _tuples(cls: Any, data: Any) -> Any:
     """Rebuild a model object from ``to_dict`` output."""
     import typing
 
+    _resolve_late_types()
+
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for f in dataclasses.fields(cls):
@@ -288,6 +407,14 @@ def _coerce(tp: Any, value: Any) -> Any:
     if dataclasses.is_dataclass(tp):
         return _tuples(tp, value)
     return value
+
+
+def _resolve_late_types() -> None:
+    # The traffic stage's value types are part of a Review; they are imported on first use because
+    # the traffic package itself builds on this module.
+    from appvet.traffic.model import TrafficReport
+
+    globals()["TrafficReport"] = TrafficReport
 
 
 def from_dict(data: dict[str, Any]) -> Review:

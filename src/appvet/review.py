@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 from appvet import __version__
-from appvet.analyze import capabilities, endpoints, findings, sdks
+from appvet.analyze import (
+    behaviours,
+    capabilities,
+    endpoints,
+    findings,
+    flows,
+    native,
+    obfuscation,
+    reachability,
+    sdks,
+)
 from appvet.analyze.facts import gather
+from appvet.analyze.interface import AppFacts
 from appvet.errors import InputError
 from appvet.ingest.interface import Budget, Options
 from appvet.ingest.open import open_input
 from appvet.kb import KnowledgeBase, load_kb
-from appvet.model import SCHEMA_VERSION, App, Review
+from appvet.kb.lookup import bans_for_app, match_signer
+from appvet.model import SCHEMA_VERSION, App, BanHit, OwnerLink, Review
 
 Progress = Callable[[str], None]
 
@@ -25,9 +38,21 @@ def review(
     kb: KnowledgeBase | None = None,
     options: Options | None = None,
     progress: Progress | None = None,
+    on: date | None = None,
+    traffic: Sequence[str | os.PathLike[str]] = (),
+    device: str | os.PathLike[str] | None = None,
+    geoip: Sequence[str | os.PathLike[str]] = (),
+    show_values: bool = False,
 ) -> Review:
-    """Review one APK or split-APK bundle. Raises an ``InputError`` for input that cannot be reviewed."""
+    """Review one APK or split-APK bundle. Raises an ``InputError`` for input that cannot be reviewed.
+
+    ``on`` is the date at which ownership chains and ban lists are evaluated (default: today);
+    pass a fixed date for reproducible reports. ``traffic`` captures (HAR, mitmproxy, pcap/pcapng),
+    read with the ``device`` profile, are joined with the static result: what they show leaving
+    the device is raised to ``observed``.
+    """
     options = options or Options()
+    on = on or date.today()
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -55,15 +80,31 @@ def review(
     lap("formats")
 
     say("sdks")
-    sdk_hits, attribution = sdks.detect(facts, kb)
+    sdk_hits, attribution = sdks.detect(facts, kb, on)
     lap("sdks")
     say("capabilities")
     caps = capabilities.find(facts, kb, attribution, Budget.start("capabilities", options.stage_seconds))
     lap("capabilities")
+    say("reachability")
+    reach, reach_skips = reachability.compute(facts, Budget.start("reachability", options.stage_seconds))
+    facts.skips.extend(reach_skips)
+    if reach is not None:
+        caps = reachability.upgrade_capabilities(facts, kb, attribution, reach, caps)
+        sdk_hits = reachability.sdk_initialisation(attribution, reach, sdk_hits)
+    lap("reachability")
+    native_methods = native.bind(facts, reach)
+    found_behaviours = behaviours.merge(behaviours.find(facts, attribution, reach),
+                                        native.behaviours(facts, kb, attribution, native_methods))
+    lap("behaviours")
+    code_flows, flow_skips = flows.find(facts, kb, attribution, reach)
+    facts.skips.extend(flow_skips)
+    lap("flows")
+    protections = obfuscation.find(facts, kb, sdk_hits)
+    lap("obfuscation")
     say("endpoints")
     eps = endpoints.find(facts, kb, attribution, Budget.start("endpoints", options.stage_seconds))
     lap("endpoints")
-    found = findings.derive(facts, caps, sdk_hits)
+    found = findings.derive(facts, caps, sdk_hits, found_behaviours, code_flows, protections)
     lap("findings")
 
     m = facts.manifest
@@ -82,8 +123,9 @@ def review(
         native_libs=tuple(sorted(n.path for n in facts.native)),
         entries=sum(len(p.archive.entries) for p in package.parts),
         signers=tuple(facts.certificates),
+        developer=_developer(kb, facts, on),
     )
-    return Review(
+    result = Review(
         schema_version=SCHEMA_VERSION,
         app=app,
         manifest=m.summary if m else None,
@@ -94,5 +136,51 @@ def review(
         skips=tuple(sorted(facts.skips, key=lambda s: (s.stage, s.locator))),
         verdict=None,
         versions={"appvet": __version__, "kb": kb.version, "schema": SCHEMA_VERSION},
+        behaviours=tuple(found_behaviours),
+        code_flows=tuple(code_flows),
+        native_methods=tuple(native_methods),
+        bans=_bans(kb, m.package if m else None, m.label if m else None, on),
+        review_date=on.isoformat(),
         timings=timings,
     )
+    if traffic:
+        say("traffic")
+        result = _with_traffic(result, kb, traffic, device, geoip, show_values)
+        lap("traffic")
+    return result
+
+
+def _with_traffic(result: Review, kb: KnowledgeBase, captures: Sequence[str | os.PathLike[str]],
+                  device: str | os.PathLike[str] | None, geoip: Sequence[str | os.PathLike[str]],
+                  show_values: bool) -> Review:
+    from appvet import traffic
+
+    profile = traffic.load_profile(device) if device else None
+    notes: list = []
+    flows = list(traffic.analyze([Path(c) for c in captures], kb, profile,
+                                 geoip=traffic.GeoIp([Path(g) for g in geoip]) if geoip else None,
+                                 show_values=show_values, notes=notes))
+    report = traffic.join(result, flows, kb, notes, tuple(Path(c).name for c in captures))
+    return traffic.apply(result, report)
+
+
+def _developer(kb: KnowledgeBase, facts: AppFacts, on: date) -> tuple[OwnerLink, ...]:
+    """The first signer whose organisation is a known entity, with that entity's ownership chain."""
+    for cert in facts.certificates:
+        entity = match_signer(kb, cert.organisation)
+        if entity:
+            return sdks.owner_chain(kb, entity, on)
+    return ()
+
+
+def _bans(kb: KnowledgeBase, package: str | None, label: str | None, on: date) -> tuple[BanHit, ...]:
+    hits = []
+    for row in bans_for_app(kb, package, label, on):
+        hits.append(BanHit(
+            list=row["list"], name=row["name"], jurisdiction=row["jurisdiction"], authority=row["authority"],
+            instrument=row["instrument"], date=row["date"], status=row["status"], revoked=row.get("revoked"),
+            revoked_by=row.get("revoked_by"), matched_by=row["matched_by"],
+            listed_as=row.get("listed_package") or row.get("listed_name") or "",
+            complete=bool(row.get("complete", True)), sources=tuple(row.get("sources", ())),
+        ))
+    return tuple(sorted(hits, key=lambda b: (b.date, b.list)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,13 @@ from tests.conftest import BUILT, FIXTURES, ROOT
 
 EXPECTED = FIXTURES / "expected"
 GOLDEN = ROOT / "tests" / "golden"
+ON = date(2026, 11, 29)  # ownership and ban lists as of a fixed day, so goldens do not age
 APPS = ["plain.apk", "multisdk.apk", "multidex.apk", "bundle.apks", "bundle.xapk"]
 
 
 @pytest.fixture(scope="module")
 def reviews(kb) -> dict[str, Review]:  # type: ignore[no-untyped-def]
-    return {name: review(BUILT / name, kb=kb) for name in APPS}
+    return {name: review(BUILT / name, kb=kb, on=ON) for name in APPS}
 
 
 def _descriptor(dotted: str) -> str:
@@ -131,13 +133,13 @@ def test_golden_json(reviews: dict[str, Review], name: str) -> None:
 
 
 def test_json_is_deterministic(kb) -> None:  # type: ignore[no-untyped-def]
-    a = to_json(review(BUILT / "multisdk.apk", kb=kb))
-    b = to_json(review(BUILT / "multisdk.apk", kb=kb))
+    a = to_json(review(BUILT / "multisdk.apk", kb=kb, on=ON))
+    b = to_json(review(BUILT / "multisdk.apk", kb=kb, on=ON))
     assert a == b
 
 
 def test_tricks_apk_is_reviewed_like_android_reads_it(kb) -> None:  # type: ignore[no-untyped-def]
-    r = review(ROOT / "tests" / "fixtures" / "bad" / "tricks.apk", kb=kb)
+    r = review(ROOT / "tests" / "fixtures" / "bad" / "tricks.apk", kb=kb, on=ON)
     assert r.app.package == "org.example.plain"
     assert any(f.rule == "AV105" for f in r.findings)
     assert Path(r.app.file_name).name == "tricks.apk"

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from appvet.analyze.interface import AppFacts
-from appvet.model import FIRST_PARTY, Capability, Evidence, Finding, SdkHit, Severity, fingerprint
+from appvet.analyze.obfuscation import Protection
+from appvet.model import (
+    FIRST_PARTY,
+    Behaviour,
+    Capability,
+    CodeFlow,
+    Confidence,
+    Evidence,
+    Finding,
+    SdkHit,
+    Severity,
+    fingerprint,
+)
 
 # Categories named in the 2020 national-security reviews of TikTok and WeChat, and those Android
 # itself classes as "dangerous" with the most direct harm; a default that policies can override.
@@ -18,13 +30,26 @@ RULES: dict[str, str] = {
     "AV103": "Application data can be backed up",
     "AV104": "Cleartext network traffic allowed",
     "AV105": "Archive uses tricks that break analysers",
+    "AV201": "Behaviour can change after review",
+    "AV202": "Code shows a behaviour reviewers flag",
+    "AV203": "Personal data can flow to where it leaves the device",
+    "AV204": "Code is packed or encrypted: the review cannot see all of it",
+    "AV205": "Code is renamed: SDK attribution may be incomplete",
 }
+
+# Behaviours that identify a person or device across apps and resets, or read a whole
+# category of other people's data; the rest of AV202 is informational context.
+_MEDIUM_BEHAVIOURS = frozenset({
+    "installed-apps", "running-apps", "accounts", "sim-serial", "subscriber-id", "device-id", "line-number",
+    "mac-address", "build-serial", "contacts", "calendar", "permission-rerequest",
+})
 
 
 def _finding(rule: str, severity: Severity, message: str, evidence: tuple[Evidence, ...], *, key: str,
-             category: str | None = None, sdk: str | None = None, entity: str | None = None) -> Finding:
+             category: str | None = None, sdk: str | None = None, entity: str | None = None,
+             confidence: Confidence = "present") -> Finding:
     return Finding(
-        rule=rule, severity=severity, title=RULES[rule], message=message, confidence="present",
+        rule=rule, severity=severity, title=RULES[rule], message=message, confidence=confidence,
         evidence=evidence, category=category, sdk=sdk, entity=entity, fingerprint=fingerprint(rule, key),
     )
 
@@ -46,7 +71,8 @@ def sdk_data_access(caps: list[Capability], sdks: list[SdkHit]) -> list[Finding]
                f" (jurisdictions of control: {control}).")
         severity: Severity = "medium" if cap.category in HIGH_SENSITIVITY else "low"
         out.append(_finding("AV101", severity, msg, cap.evidence, key=f"{cap.holder}|{cap.category}",
-                            category=cap.category, sdk=cap.holder, entity=top.entity if top else None))
+                            category=cap.category, sdk=cap.holder, entity=top.entity if top else None,
+                            confidence=cap.confidence))
     return out
 
 
@@ -80,7 +106,69 @@ def archive_tricks(facts: AppFacts) -> list[Finding]:
     return [_finding("AV105", "low", msg, ev, key="archive-tricks")]
 
 
-def derive(facts: AppFacts, caps: list[Capability], sdks: list[SdkHit]) -> list[Finding]:
-    found = sdk_data_access(caps, sdks) + manifest_flags(facts) + archive_tricks(facts)
+def behaviour_findings(behaviours: list[Behaviour], sdks: list[SdkHit]) -> list[Finding]:
+    """AV201 for code that can change after review, AV202 for the other named behaviours."""
+    names = {s.id: s.name for s in sdks}
+    out = []
+    for b in behaviours:
+        rule = "AV201" if b.changes_after_review else "AV202"
+        who = "first-party code" if b.holder == FIRST_PARTY else names.get(b.holder, b.holder)
+        apis = ", ".join(b.apis[:3]) + (" …" if len(b.apis) > 3 else "")
+        how = "on a path from an entry point" if b.confidence == "reachable" else "present in code, no path found"
+        severity: Severity = "medium" if rule == "AV201" or b.id in _MEDIUM_BEHAVIOURS else "low"
+        out.append(Finding(
+            rule=rule, severity=severity, title=RULES[rule], message=f"{b.title}: {who} ({b.holder_package}) "
+            f"uses {apis}; {how}.", confidence=b.confidence, evidence=b.evidence,
+            sdk=None if b.holder == FIRST_PARTY else b.holder, fingerprint=fingerprint(rule, f"{b.id}|{b.holder}"),
+        ))
+    return out
+
+
+def flow_findings(flows: list[CodeFlow] | tuple[CodeFlow, ...], sdks: list[SdkHit]) -> list[Finding]:
+    """AV203: one finding per flow; high when the value goes to the network or SMS from SDK code."""
+    names = {s.id: s.name for s in sdks}
+    out = []
+    for f in flows:
+        holders = list(dict.fromkeys(step.holder for step in f.steps))
+        third = [h for h in holders if h != FIRST_PARTY]
+        who = " -> ".join("first-party code" if h == FIRST_PARTY else names.get(h, h) for h in holders)
+        severity: Severity = "high" if third and f.sink_kind in ("network", "sms") else "medium"
+        if f.sink_kind == "log":
+            severity = "low"
+        out.append(Finding(
+            rule="AV203", severity=severity, title=RULES["AV203"],
+            message=f"{f.category} from {f.source} reaches {f.sink} ({f.sink_kind}) in {len(f.steps)} methods of "
+            f"{who}.", confidence=f.confidence,
+            evidence=f.evidence,
+            category=f.category, sdk=third[0] if third else None,
+            fingerprint=fingerprint("AV203", f.category, f.source, f.sink, f.steps[0].holder, f.steps[-1].holder),
+        ))
+    return out
+
+
+def protection_findings(protections: list[Protection] | tuple[Protection, ...]) -> list[Finding]:
+    """AV204 for packers and string encryption, AV205 for renamed packages and renamed-SDK hints."""
+    out = []
+    for p in protections:
+        if p.kind in ("packer", "string-obfuscator"):
+            out.append(_finding("AV204", "high", f"{p.name}: {p.detail}. Capabilities, reachability and flows "
+                                "describe the visible code only.", p.evidence, key=f"{p.kind}|{p.name}"))
+        elif p.kind == "renaming":
+            out.append(_finding("AV205", "info", f"Renamed packages {p.name}: {p.detail}. Code there counts as "
+                                "first party but may belong to SDKs, so SDK capabilities may be under-counted.",
+                                p.evidence, key="renaming"))
+        else:
+            out.append(_finding("AV205", "medium", f"Renamed code looks like SDK {p.name}: {p.detail}. A hint, not "
+                                "an attribution.", p.evidence, key=f"renamed-sdk|{p.name}", sdk=p.name))
+    return out
+
+
+def derive(facts: AppFacts, caps: list[Capability], sdks: list[SdkHit],
+           behaviours: list[Behaviour] | tuple[Behaviour, ...] = (),
+           flows: list[CodeFlow] | tuple[CodeFlow, ...] = (),
+           protections: list[Protection] | tuple[Protection, ...] = ()) -> list[Finding]:
+    found = (sdk_data_access(caps, sdks) + manifest_flags(facts) + archive_tricks(facts)
+             + behaviour_findings(list(behaviours), sdks) + flow_findings(flows, sdks)
+             + protection_findings(protections))
     found.sort(key=lambda f: (f.rule, f.fingerprint))
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 from appvet.analyze.interface import AppFacts
 from appvet.kb import KnowledgeBase
@@ -63,15 +64,15 @@ class Attribution:
         return package_of(class_name) or "(default package)"
 
 
-def owner_chain(kb: KnowledgeBase, entity_id: str) -> tuple[OwnerLink, ...]:
+def owner_chain(kb: KnowledgeBase, entity_id: str, on: date | None = None) -> tuple[OwnerLink, ...]:
     links = []
-    for ent in kb.owner_chain(entity_id):
+    for ent in kb.owner_chain(entity_id, on):
         src = ent.sources[0].url if ent.sources else None
         links.append(OwnerLink(ent.id, ent.name, ent.country_hq, ent.parent_share, src))
     return tuple(links)
 
 
-def detect(facts: AppFacts, kb: KnowledgeBase) -> tuple[list[SdkHit], Attribution]:
+def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[list[SdkHit], Attribution]:
     """Find SDKs by class prefix, native library, manifest meta-data key and component name."""
     tallies: dict[str, _Tally] = defaultdict(_Tally)
     for unit in facts.dex:
@@ -134,8 +135,8 @@ def detect(facts: AppFacts, kb: KnowledgeBase) -> tuple[list[SdkHit], Attributio
                 id=sdk.id,
                 name=sdk.name,
                 categories=tuple(sorted(sdk.categories)),
-                owner_chain=owner_chain(kb, sdk.owner),
-                jurisdictions=tuple(kb.jurisdictions(sdk.owner)),
+                owner_chain=owner_chain(kb, sdk.owner, on),
+                jurisdictions=tuple(kb.jurisdictions(sdk.owner, on)),
                 class_count=t.classes,
                 matched_by=tuple(sorted(t.matched_by)),
                 evidence=tuple(sorted(set(t.evidence), key=_ev_key)),

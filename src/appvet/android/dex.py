@@ -23,7 +23,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 
@@ -58,6 +58,7 @@ _HEADER = struct.Struct("<8sI20s20I")
 _U32 = struct.Struct("<I").unpack_from
 _U16 = struct.Struct("<H").unpack_from
 _FIELD_OR_METHOD_ID = struct.Struct("<HHI").unpack_from
+_FIELD_OR_METHOD_ID_ROWS = struct.Struct("<HHI").iter_unpack
 _PROTO_ID = struct.Struct("<III").unpack_from
 _CLASS_DEF = struct.Struct("<8I")
 
@@ -479,6 +480,10 @@ class DexFile:
         self._proto_cache: dict[int, str] = {}
         self._code_refs: CodeRefs | None = None
         self._classes: list[ClassDef] | None = None
+        self._class_methods: list[tuple[str, array, array]] | None = None
+        self._code_offsets: dict[int, int] | None = None
+        self._method_refs: list[tuple[str, str, str]] | None = None
+        self._field_refs: list[tuple[str, str, str]] | None = None
 
     # -- counts ----------------------------------------------------------------------------
 
@@ -627,6 +632,127 @@ class DexFile:
                 out.append(ClassDef(descriptor, superclass, interfaces, flags))
             self._classes = out
         return list(self._classes)
+
+    def method_refs(self) -> list[tuple[str, str, str]]:
+        """(class descriptor, name, proto descriptor) of every method_id, in table order.
+
+        The same as calling :meth:`method_ref` for each index, with the type and string lookups
+        shared, for passes that key every method of every dex (a call graph over multidex).
+        """
+        if self._method_refs is None:
+            self._method_refs = self._member_refs(self._methods_t, self.proto_descriptor)
+        return list(self._method_refs)
+
+    def field_refs(self) -> list[tuple[str, str, str]]:
+        """(class descriptor, name, type descriptor) of every field_id, in table order (as :meth:`field_ref`)."""
+        if self._field_refs is None:
+            self._field_refs = self._member_refs(self._fields_t, self.type_descriptor)
+        return list(self._field_refs)
+
+    def _member_refs(self, t: _Table, third: Callable[[int], str]) -> list[tuple[str, str, str]]:
+        types: dict[int, str] = {}
+        out: list[tuple[str, str, str]] = []
+        rows = _FIELD_OR_METHOD_ID_ROWS(memoryview(self._data)[t.offset : t.offset + 8 * t.count])
+        string, type_descriptor = self.string, self.type_descriptor
+        for class_idx, middle_idx, name_idx in rows:
+            cls = types.get(class_idx)
+            if cls is None:
+                cls = types[class_idx] = type_descriptor(class_idx)
+            out.append((cls, string(name_idx), third(middle_idx)))
+        return out
+
+    def code_offsets(self) -> dict[int, int]:
+        """method_idx -> offset of its code_item, for every method with code (as :meth:`scan_code` reads them).
+
+        Bad class_data is handled as by :meth:`scan_code` (left out); the result is cached.
+        """
+        if self._code_offsets is None:
+            methods, offsets = _Scanner(self)._methods_with_code()
+            self._code_offsets = dict(zip(methods, offsets, strict=True))
+        return self._code_offsets
+
+    def code_units(self, code_off: int) -> tuple[int, int, int]:
+        """(registers_size, ins_size, number of 16-bit code units) of the code_item at ``code_off``.
+
+        The instructions start at ``code_off + 16``; raises ``FormatError`` if they leave the file.
+        """
+        if code_off & 3 or code_off + 16 > self._end:
+            raise self._error(f"code_item at 0x{code_off:x} is misaligned or outside the file")
+        registers, ins = struct.unpack_from("<HH", self._data, code_off)
+        (n_units,) = _U32(self._data, code_off + 12)
+        if code_off + 16 + 2 * n_units > self._end:
+            raise self._error(f"code_item at 0x{code_off:x} declares {n_units} code units, past the end of the file")
+        return registers, ins, n_units
+
+    @property
+    def data(self) -> bytes:
+        """The bytes of this dex (what offsets such as ``code_off`` refer to)."""
+        return self._data
+
+    def class_methods(self) -> list[tuple[str, array, array]]:
+        """(class descriptor, method idxs, access flags) of the methods each class_def defines.
+
+        Direct methods come before virtual ones, as encoded; abstract and native methods (no code)
+        are included. A class_def whose type or class_data cannot be read is left out with a line
+        in :attr:`warnings`, so one corrupt entry does not hide the others.
+        """
+        if self._class_methods is None:
+            self._class_methods = self._read_class_methods()
+        return list(self._class_methods)
+
+    def _read_class_methods(self) -> list[tuple[str, array, array]]:
+        data = self._data
+        end = len(data)
+        limit = self.method_count
+        budget = end // 2  # each encoded member takes at least two bytes
+        out: list[tuple[str, array, array]] = []
+        for class_no, row in enumerate(self._class_def_rows()):
+            p = row[6]
+            if p == 0:
+                continue
+            try:
+                descriptor = self.type_descriptor(row[0])
+                counts = []
+                for _ in range(4):
+                    value, p = _read_uleb128(data, p, end)
+                    counts.append(value)
+                members = sum(counts)
+                budget -= members
+                if budget < 0 or 2 * members > end - p:
+                    raise ValueError(f"declares {members} members, more than the file can hold")
+                for _ in range(2 * (counts[0] + counts[1])):
+                    _value, p = _read_uleb128(data, p, end)
+                idxs, flags = array("I"), array("I")
+                for count in (counts[2], counts[3]):
+                    method_idx = 0
+                    for _ in range(count):
+                        # One-byte values are the common case; the helper handles the rest.
+                        diff = data[p]
+                        p += 1
+                        if diff > 0x7F:
+                            diff, p = _read_uleb128(data, p - 1, end)
+                        access = data[p]
+                        p += 1
+                        if access > 0x7F:
+                            access, p = _read_uleb128(data, p - 1, end)
+                        b = data[p]  # code_off, not needed here
+                        p += 1
+                        if b > 0x7F:
+                            _code, p = _read_uleb128(data, p - 1, end)
+                        method_idx += diff
+                        if method_idx >= limit:
+                            raise ValueError(f"method index {method_idx} past the method table ({limit})")
+                        idxs.append(method_idx)
+                        flags.append(access)
+            except IndexError:
+                self.warnings.append(f"class_def {class_no}: methods not read: class_data runs past the end")
+                continue
+            except (ValueError, FormatError) as exc:
+                reason = exc.message if isinstance(exc, FormatError) else str(exc)
+                self.warnings.append(f"class_def {class_no}: methods not read: {reason}")
+                continue
+            out.append((descriptor, idxs, flags))
+        return out
 
     # -- code ------------------------------------------------------------------------------
 

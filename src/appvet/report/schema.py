@@ -57,6 +57,7 @@ def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def review_schema() -> dict[str, Any]:
+    model._resolve_late_types()
     defs: dict[str, Any] = {}
     root = _type_schema(model.Review, defs)
     schema = {

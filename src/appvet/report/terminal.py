@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from appvet.model import FIRST_PARTY, Review, SdkHit
+from appvet.traffic.model import Flow
 
 MAX_ENDPOINT_ROWS = 40
 
@@ -38,6 +40,13 @@ def _header(review: Review) -> Text:
         t.append(f"signed by {c.organisation or c.subject} (country {c.country or '?'}) [{'+'.join(c.schemes)}]\n")
     if not a.signers:
         t.append("no signer certificate found\n", style="yellow")
+    if a.developer:
+        t.append("developer: " + " → ".join(f"{x.name} ({x.country or '?'})" for x in a.developer) + "\n")
+    for b in review.bans:
+        style = "bold red" if b.status == "in-force" else "yellow"
+        revoked = f", revoked {b.revoked} by {b.revoked_by}" if b.revoked else ""
+        t.append(f"on ban list: {b.name} [{b.status} on {review.review_date}{revoked}] (matched by {b.matched_by})\n",
+                 style=style)
     return t
 
 
@@ -99,8 +108,46 @@ def _endpoint_table(review: Review) -> Table:
     return table
 
 
+def _behaviour_table(review: Review) -> Table:
+    sdks = {s.id: s for s in review.sdks}
+    table = Table(title=f"Behaviours ({len(review.behaviours)})")
+    table.add_column("behaviour")
+    table.add_column("who")
+    table.add_column("confidence")
+    for b in sorted(review.behaviours, key=lambda b: (not b.changes_after_review, b.id, b.holder)):
+        title = ("can change after review: " if b.changes_after_review else "") + b.title
+        table.add_row(title, _holder_label(b.holder, sdks), b.confidence)
+    return table
+
+
+def flows_table(flows: Sequence[Flow], limit: int = 60) -> Table:
+    """Observed requests: recipient, its owner and countries, and the personal data found in each."""
+    table = Table(title=f"Observed traffic ({len(flows)} requests/connections)")
+    table.add_column("#", justify="right")
+    table.add_column("destination")
+    table.add_column("owner (country)")
+    table.add_column("IP country")
+    table.add_column("personal data found (where, encoding)")
+    table.add_column("SDK")
+    for f in list(flows)[:limit]:
+        d = f.destination
+        owner = f"{d.entity} ({d.owner_country or '?'})" if d.entity else ""
+        ipc = (d.ip_country or "") + (f" [{d.operator}]" if d.operator else "")
+        hits = "\n".join(f"{h.category}: {h.excerpt} ({h.location}; {'+'.join(h.encoding)})" for h in f.hits)
+        table.add_row(str(f.index), d.host or d.ip or "?", owner, ipc, hits, ", ".join(f.sdks))
+    if len(flows) > limit:
+        table.caption = f"{len(flows) - limit} more in the JSON report"
+    return table
+
+
 def render(review: Review) -> Group:
     parts: list = [_header(review), _sdk_table(review), _data_table(review), _endpoint_table(review)]
+    if review.behaviours:
+        parts.append(_behaviour_table(review))
+    if review.traffic is not None:
+        parts.append(flows_table(review.traffic.flows))
+        if review.traffic.unexpected:
+            parts.append(Text("seen in traffic but not found in the app: " + ", ".join(review.traffic.unexpected)))
     if review.findings:
         counts: dict[str, int] = defaultdict(int)
         for f in review.findings:
