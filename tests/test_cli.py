@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,14 @@ def test_kb_commands() -> None:
     assert any(h["kind"] == "ban-list" for h in json.loads(search.stdout))
     stats = json.loads(run("kb", "stats", "--format", "json").stdout)
     assert stats["counts"]["sdks"] >= 600 and stats["counts"]["domains"] >= 2000
+
+
+def test_output_to_a_device_writes_through_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    proc = run("review", str(BUILT / "plain.apk"), "-f", "json", "-q", "-o", str(fifo))
+    out, _ = reader.communicate(timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out)["app"]["package"] == "org.example.plain"
+    assert fifo.is_fifo()

@@ -70,6 +70,11 @@ def _say_error(text: str) -> None:
 
 def _write_atomic(path: Path, text: str) -> None:
     """Write the report beside its destination, then rename: a failure never leaves half a file."""
+    if path.exists() and not path.is_file():
+        # /dev/null, a pipe or a terminal: write through it; renaming over it would replace the device.
+        with path.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
     path = path.resolve()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
