@@ -219,9 +219,55 @@ def test_multisdk_reachability_matches_the_readme_call_graph(multisdk_review: Re
     assert av101 and {f.confidence for f in av101} == {"reachable"}
 
 
-def test_reflection_only_code_stays_present(kb) -> None:  # type: ignore[no-untyped-def]
-    """bundle: SubscriberInfo is only loaded with Class.forName, which the graph does not follow."""
+def test_class_for_name_with_a_constant_initialises_only(kb) -> None:  # type: ignore[no-untyped-def]
+    """bundle: MainActivity.onCreate does Class.forName("...SubscriberInfo"); nothing calls imsi()."""
+    g = _graph("bundle.apks")
+    _parent, depth = callgraph.shortest_paths(g)
+    assert depth[g.by_label["Lcom/example/bundle/extra/SubscriberInfo;-><init>()V"]] == 2  # entry, onCreate, here
+    assert depth[g.by_label["Lcom/example/bundle/extra/SubscriberInfo;->imsi(Landroid/content/Context;)"
+                            "Ljava/lang/String;"]] == -1
     r = review(BUILT / "bundle.apks", kb=kb)
     [cap] = [c for c in r.capabilities if c.category == "sim_identifiers" and c.holder == "first-party"]
     assert cap.confidence == "present" and cap.witness == ()
     assert "reachability" in r.timings
+
+
+def test_code_offsets_cover_the_methods_with_code() -> None:
+    with zipfile.ZipFile(BUILT / "reach.apk") as z:
+        dex = parse_dex(z.read("classes.dex"), "classes.dex")
+    refs = dex.method_refs()
+    with_code = {f"{c}->{n}{p}" for c, n, p in (refs[i] for i in dex.code_offsets())}
+    no_code = {f"{c}->{n}{p}" for _cls, idxs, flags in dex.class_methods()
+               for (c, n, p), acc in zip((refs[i] for i in idxs), flags, strict=True)
+               if acc & (callgraph.ACC_ABSTRACT | 0x100)}
+    assert with_code | no_code == _smali_methods(APPS / "reach" / "src")
+    assert not with_code & no_code
+    for off in dex.code_offsets().values():
+        registers, ins, units = dex.code_units(off)
+        assert ins <= registers and units > 0
+    assert dex.field_refs() == [dex.field_ref(i) for i in range(dex.field_count)]
+
+
+@given(edits=st.lists(st.tuples(st.integers(0, len(FIXTURE_DEX) - 1), st.integers(0, 255)), min_size=1, max_size=8))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_passes_on_a_mutated_dex_finish_or_raise_format_error(edits: list[tuple[int, int]], kb) -> None:  # type: ignore[no-untyped-def]
+    """Hostile code: the graph, behaviours, flows, native and obfuscation passes never crash."""
+    from appvet.analyze import behaviours, flows, native, obfuscation, reachability, sdks
+    from appvet.analyze.interface import DexUnit
+    from appvet.ingest.interface import Budget
+
+    data = bytearray(FIXTURE_DEX)
+    for at, value in edits:
+        data[at] = value
+    options = Options()
+    facts = gather(open_input(BUILT / "reach.apk", options.limits), options)
+    try:
+        facts.dex = [DexUnit("classes.dex", parse_dex(bytes(data), "classes.dex"))]
+        hits, attribution = sdks.detect(facts, kb)
+        reach, _skips = reachability.compute(facts, Budget.start("r", 30))
+        behaviours.find(facts, attribution, reach)
+        flows.find(facts, kb, attribution, reach)
+        native.bind(facts, reach)
+        obfuscation.find(facts, kb, hits)
+    except FormatError as exc:
+        assert exc.file == "classes.dex"

@@ -19,8 +19,10 @@ no list of framework APIs has to be complete:
   merely named like a callback counts as callable once its object exists.
 
 A class's static initialiser is reached from each of its methods and from code reading its
-static fields. Reflection (``Class.forName``, ``Method.invoke``) and invoke-custom call sites
-are not followed; code reached only that way stays ``present``.
+static fields. ``Class.forName`` with a constant class name in the same method counts as
+initialising and creating that class; other reflection (names built at run time,
+``Method.invoke``) and invoke-custom call sites are not followed, so code reached only that way
+stays ``present``.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class CallGraph:
     """Global method id -> class descriptor."""
     defined: bytearray
     """1 where the method is defined by a class of the app (not only referenced)."""
-    succ: dict[int, list[int]]
+    succ: list[list[int]]
     """Caller id -> callee ids (after dispatch); a callee called twice may be listed twice."""
     entries: dict[int, str]
     """Entry method id -> why it is one (``manifest activity com.x.Main``)."""
@@ -82,7 +84,7 @@ class CallGraph:
 
     @property
     def edge_count(self) -> int:
-        return sum(len(v) for v in self.succ.values())
+        return sum(len(v) for v in self.succ)
 
 
 @dataclass
@@ -228,22 +230,23 @@ def build(facts: AppFacts) -> CallGraph:
             out.extend(t for d in below if (t := methods[d].get(sig)) is not None)
         return tuple(dict.fromkeys(out))
 
-    succ: dict[int, list[int]] = {}
+    # Lists indexed by id rather than dicts: the loop below runs once per invoke site.
+    succ: list[list[int]] = [[] for _ in range(len(labels))]
     dispatch: dict[int, tuple[int, ...]] = {}
     for unit, local in zip(facts.dex, local_ids, strict=True):
         refs = unit.dex.scan_code()
-        resolved: dict[int, tuple[int, ...]] = {}
+        resolved: list[tuple[int, ...] | None] = [None] * len(local)
         for callee in set(refs.invoke_callee):
             tg = targets(local[callee])
             if tg:
                 resolved[callee] = tg
                 dispatch[local[callee]] = tg
-        setdefault = succ.setdefault
         for caller, callee in zip(refs.invoke_caller, refs.invoke_callee, strict=True):
-            tg = resolved.get(callee)
+            tg = resolved[callee]
             if tg is not None:
-                setdefault(local[caller], []).extend(tg)
+                succ[local[caller]].extend(tg)
         _static_init_edges(unit, local, hier, succ)
+        _reflection_edges(unit, local, hier, succ)
     if cut:
         notes.append(f"call graph: CHA work bound ({MAX_DISPATCH_WORK:,} subtype tests) reached; some virtual "
                      "calls were resolved to the named method only, so fewer methods may be shown reachable")
@@ -268,7 +271,7 @@ def _add_class_entries(hier: _Hierarchy, cls: str, why: str, entries: dict[int, 
             entries.setdefault(gid, why)
 
 
-def _static_init_edges(unit, local: array, hier: _Hierarchy, succ: dict[int, list[int]]) -> None:  # type: ignore[no-untyped-def]
+def _static_init_edges(unit, local: array, hier: _Hierarchy, succ: list[list[int]]) -> None:  # type: ignore[no-untyped-def]
     """Reading or writing a static field of a class runs its static initialiser first."""
     dex = unit.dex
     refs = dex.scan_code()
@@ -286,17 +289,41 @@ def _static_init_edges(unit, local: array, hier: _Hierarchy, succ: dict[int, lis
     for caller, fidx in set(zip(refs.field_caller, refs.field_ref, strict=True)):
         gid = clinit_of.get(fidx)
         if gid is not None:
-            succ.setdefault(local[caller], []).append(gid)
+            succ[local[caller]].append(gid)
 
 
-def _clinit_and_callback_edges(hier: _Hierarchy, succ: dict[int, list[int]]) -> None:
+_FOR_NAME = ("Ljava/lang/Class;", "forName")
+
+
+def _reflection_edges(unit, local: array, hier: _Hierarchy, succ: list[list[int]]) -> None:  # type: ignore[no-untyped-def]
+    """``Class.forName("a.b.C")`` with a constant name: the caller may initialise and create a C.
+
+    Only constant names in the same method as the forName call are followed; names built at run
+    time are not, so code reached only that way stays ``present``.
+    """
+    dex = unit.dex
+    refs = dex.scan_code()
+    methods = dex.method_refs()
+    for_name = {idx for idx in set(refs.invoke_callee) if methods[idx][:2] == _FOR_NAME}
+    if not for_name:
+        return
+    callers = {c for c, t in zip(refs.invoke_caller, refs.invoke_callee, strict=True) if t in for_name}
+    for caller, sidx in zip(refs.string_caller, refs.string_ref, strict=True):
+        if caller not in callers:
+            continue
+        table = hier.methods.get("L" + dex.string(sidx).replace(".", "/") + ";")
+        if table is not None:
+            succ[local[caller]].extend(gid for sig, gid in table.items() if sig.startswith(("<init>", "<clinit>")))
+
+
+def _clinit_and_callback_edges(hier: _Hierarchy, succ: list[list[int]]) -> None:
     app = hier.methods
     for cls, table in app.items():
         clinit = table.get("<clinit>()V")
         if clinit is not None:
             for gid in table.values():
                 if gid != clinit:
-                    succ.setdefault(gid, []).append(clinit)
+                    succ[gid].append(clinit)
         framework = [a for a in hier.ancestors(cls) if a not in app and a != OBJECT]
         if not framework:
             continue
@@ -304,7 +331,7 @@ def _clinit_and_callback_edges(hier: _Hierarchy, succ: dict[int, list[int]]) -> 
         callbacks = [gid for sig, gid in table.items()
                      if not sig.startswith("<") and not hier.flags.get(gid, 0) & (ACC_PRIVATE | ACC_STATIC)]
         for i in inits:
-            succ.setdefault(i, []).extend(callbacks)
+            succ[i].extend(callbacks)
 
 
 def shortest_paths(graph: CallGraph) -> tuple[array, array]:
@@ -327,7 +354,7 @@ def shortest_paths(graph: CallGraph) -> tuple[array, array]:
         d += 1
         nxt: list[int] = []
         for u in frontier:
-            for v in succ.get(u, ()):
+            for v in succ[u]:
                 if parent[v] < 0:
                     parent[v] = u
                     depth[v] = d

@@ -350,7 +350,8 @@ class _Analyser:
                     for labels in args[start:]:
                         if labels:
                             at_sink(labels, kid)
-                targets = dispatch.get(local[callee], ())
+                # An index past the method table (hostile code) is an unknown call: no summary, no dispatch.
+                targets = dispatch.get(local[callee], ()) if callee < len(local) else ()
                 # Descend for a value from a source; for a parameter only when this method was itself
                 # entered because a tainted value was passed to it (depth > 0).
                 if targets and any(lk == 0 or depth for labels in args for lk, _v in labels):
@@ -456,7 +457,7 @@ def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution,
             break
         if pred is None:
             pred = {}
-            for u, vs in reach.graph.succ.items():
+            for u, vs in enumerate(reach.graph.succ):
                 for v in vs:
                     pred.setdefault(v, []).append(u)
         todo = {p for g in changed for p in pred.get(g, ())}

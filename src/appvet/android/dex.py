@@ -742,6 +742,8 @@ class DexFile:
                         method_idx += diff
                         if method_idx >= limit:
                             raise ValueError(f"method index {method_idx} past the method table ({limit})")
+                        if access > 0xFFFFFFFF:
+                            raise ValueError(f"access flags 0x{access:x} do not fit in 32 bits")
                         idxs.append(method_idx)
                         flags.append(access)
             except IndexError:

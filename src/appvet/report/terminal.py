@@ -13,6 +13,7 @@ from appvet.model import FIRST_PARTY, Review, SdkHit
 from appvet.traffic.model import Flow
 
 MAX_ENDPOINT_ROWS = 40
+MAX_FLOW_LINES = 10
 
 
 def _chain(sdk: SdkHit) -> str:
@@ -144,6 +145,12 @@ def render(review: Review) -> Group:
     parts: list = [_header(review), _sdk_table(review), _data_table(review), _endpoint_table(review)]
     if review.behaviours:
         parts.append(_behaviour_table(review))
+    for f in review.code_flows[:MAX_FLOW_LINES]:
+        holders = " → ".join(dict.fromkeys(step.holder for step in f.steps))
+        parts.append(Text(f"data flow ({f.confidence}): {f.category} → {f.sink.rsplit('/', 1)[-1]} ({f.sink_kind}) "
+                          f"via {holders}"))
+    if len(review.code_flows) > MAX_FLOW_LINES:
+        parts.append(Text(f"{len(review.code_flows) - MAX_FLOW_LINES} more data flows in the JSON report"))
     if review.traffic is not None:
         parts.append(flows_table(review.traffic.flows))
         if review.traffic.unexpected:
