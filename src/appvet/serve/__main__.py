@@ -1,0 +1,3 @@
+from appvet.serve.cli import serve_app
+
+serve_app()
