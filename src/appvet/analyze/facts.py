@@ -7,6 +7,7 @@ broken the input is refused with an InputError. Anything else that cannot be rea
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
@@ -17,7 +18,7 @@ from appvet.android.dex import parse_dex
 from appvet.android.elf import native_strings
 from appvet.android.manifest import read_manifest
 from appvet.android.signing import signer_certificates
-from appvet.errors import FormatError, InputError
+from appvet.errors import FormatError, InputError, LimitExceeded
 from appvet.ingest.interface import ApkPart, Budget, InputPackage, Options
 from appvet.model import Skip
 
@@ -122,6 +123,9 @@ def _read_signers(part: ApkPart, facts: AppFacts) -> None:
         facts.certificates = signer_certificates(v1, part.archive.data, part.archive.central_directory_offset)
     except InputError as exc:
         _skip(facts, f"{part.prefix}META-INF", exc.message, "signing")
+        # A broken APK Signing Block sends Android's verifier back to the v1 signature; so do we.
+        with contextlib.suppress(InputError):
+            facts.certificates = signer_certificates(v1, None, None)
 
 
 def gather(package: InputPackage, options: Options, progress: Progress | None = None) -> AppFacts:
@@ -144,6 +148,10 @@ def gather(package: InputPackage, options: Options, progress: Progress | None = 
         say(f"code {part.name}")
         _read_dex(part, facts, options, code_budget)
         say(f"native {part.name}")
-        _read_native(part, facts, other_budget)
-        _read_assets(part, facts, other_budget)
+        # Native libraries and assets are not essential: past their budget the rest is skipped.
+        try:
+            _read_native(part, facts, other_budget)
+            _read_assets(part, facts, other_budget)
+        except LimitExceeded as exc:
+            _skip(facts, f"{part.prefix}lib/, assets/", f"{exc.message}; remaining files not read", "files")
     return facts

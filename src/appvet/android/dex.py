@@ -852,6 +852,9 @@ class _Scanner:
                         if code_off > 0x7F:
                             code_off, p = _read_uleb128(data, p - 1, len(data))
                         method_idx += diff
+                        if code_off >= len(data):
+                            # A 5-byte uleb128 reaches 2**35: an offset no file of this size holds.
+                            raise ValueError(f"code offset 0x{code_off:x} past the end of the file")
                         if code_off:
                             class_methods.append(method_idx)
                             class_code.append(code_off)

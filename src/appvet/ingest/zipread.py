@@ -128,12 +128,20 @@ def _find_eocd(data: memoryview, file: str) -> int:
     # The comment is at most 65,535 bytes, so the record is in the last 64 KiB + 22 bytes.
     lo = max(0, n - _EOCD.size - 0xFFFF)
     tail = bytes(data[lo:])
+    # The record whose comment ends exactly at the end of the file wins (as in apksig): a comment
+    # may itself hold a fake record. Failing that, the last record that fits, for trailing junk.
+    fitting = None
     pos = tail.rfind(_EOCD_SIG)
     while pos >= 0:
-        comment_len = struct.unpack_from("<H", tail, pos + 20)[0] if pos + 22 <= len(tail) else -1
-        if pos + _EOCD.size + comment_len <= len(tail):
+        # A signature in the last 21 bytes cannot start a whole record.
+        comment_len = struct.unpack_from("<H", tail, pos + 20)[0] if pos + _EOCD.size <= len(tail) else None
+        if comment_len is not None and pos + _EOCD.size + comment_len == len(tail):
             return lo + pos
+        if comment_len is not None and fitting is None and pos + _EOCD.size + comment_len < len(tail):
+            fitting = lo + pos
         pos = tail.rfind(_EOCD_SIG, 0, pos)
+    if fitting is not None:
+        return fitting
     raise ArchiveError("not a zip archive, or truncated (no end-of-central-directory record)", file=file)
 
 
@@ -170,6 +178,7 @@ def open_zip(data: bytes | memoryview, file: str, limits: Limits | None = None) 
         raise ArchiveError("central directory lies outside the file (truncated or not a zip)", file=file)
 
     entries: dict[str, ZipEntry] = {}
+    by_offset: dict[int, str] = {}
     total_size = 0
     pos = cd_offset
     for _ in range(total):
@@ -208,6 +217,11 @@ def open_zip(data: bytes | memoryview, file: str, limits: Limits | None = None) 
             # Android's reader keeps the first record of a duplicated name.
             oddities.append(f"{name}: duplicate entry (first one used)")
             continue
+        if hoff in by_offset:
+            # Android does not check; overlapping records are how flat zip bombs and decoys are made.
+            oddities.append(f"{name}: shares its data with {by_offset[hoff]}")
+        else:
+            by_offset[hoff] = name
         entries[name] = ZipEntry(name, method, flags, csize, usize, crc, hoff)
     return ZipArchive(file, view, entries, cd_offset, oddities, limits)
 

@@ -1,0 +1,1 @@
+"""Coverage-guided fuzzing of appvet's readers (see fuzz/README.md)."""
