@@ -8,12 +8,13 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from appvet import __version__
+from appvet import __version__, budget
 from appvet.analyze import (
     behaviours,
     capabilities,
     endpoints,
     findings,
+    fingerprints,
     flows,
     native,
     obfuscation,
@@ -82,6 +83,8 @@ def review(
     say("sdks")
     sdk_hits, attribution = sdks.detect(facts, kb, on)
     lap("sdks")
+    sdk_hits, attribution, renamed_sdks = fingerprints.attribute(facts, kb, sdk_hits, attribution, on)
+    lap("fingerprints")
     say("capabilities")
     caps = capabilities.find(facts, kb, attribution, Budget.start("capabilities", options.stage_seconds))
     lap("capabilities")
@@ -99,10 +102,12 @@ def review(
     code_flows, flow_skips = flows.find(facts, kb, attribution, reach)
     facts.skips.extend(flow_skips)
     lap("flows")
-    protections = obfuscation.find(facts, kb, sdk_hits)
+    protections = obfuscation.find(facts, kb, sdk_hits) + fingerprints.protections(kb, renamed_sdks)
     lap("obfuscation")
     say("endpoints")
-    eps = endpoints.find(facts, kb, attribution, Budget.start("endpoints", options.stage_seconds))
+    # Endpoints are not essential: past the stage budget the review goes on without them, with a Skip.
+    eps = budget.cut_stage("endpoints", lambda: endpoints.find(
+        facts, kb, attribution, Budget.start("endpoints", options.stage_seconds)), [], facts.skips)
     lap("endpoints")
     found = findings.derive(facts, caps, sdk_hits, found_behaviours, code_flows, protections)
     lap("findings")

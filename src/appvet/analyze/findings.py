@@ -35,6 +35,7 @@ RULES: dict[str, str] = {
     "AV203": "Personal data can flow to where it leaves the device",
     "AV204": "Code is packed or encrypted: the review cannot see all of it",
     "AV205": "Code is renamed: SDK attribution may be incomplete",
+    "AV206": "Renamed SDK attributed by fingerprint: lower confidence",
 }
 
 # Behaviours that identify a person or device across apps and resets, or read a whole
@@ -147,12 +148,18 @@ def flow_findings(flows: list[CodeFlow] | tuple[CodeFlow, ...], sdks: list[SdkHi
 
 
 def protection_findings(protections: list[Protection] | tuple[Protection, ...]) -> list[Finding]:
-    """AV204 for packers and string encryption, AV205 for renamed packages and renamed-SDK hints."""
+    """AV204 for packers and string encryption, AV205 for renamed packages and renamed-SDK hints, AV206 for
+    renamed SDK code attributed by fingerprint."""
     out = []
     for p in protections:
         if p.kind in ("packer", "string-obfuscator"):
             out.append(_finding("AV204", "high", f"{p.name}: {p.detail}. Capabilities, reachability and flows "
                                 "describe the visible code only.", p.evidence, key=f"{p.kind}|{p.name}"))
+        elif p.kind == "fingerprinted-sdk":
+            out.append(_finding("AV206", "info", f"SDK {p.name}: {p.detail}. Its name was removed from this code, "
+                                "so the attribution rests on that evidence alone and is less certain than a "
+                                "package-name match; capabilities found there are counted as the SDK's.",
+                                p.evidence, key=f"fingerprinted-sdk|{p.name}", sdk=p.name))
         elif p.kind == "renaming":
             out.append(_finding("AV205", "info", f"Renamed packages {p.name}: {p.detail}. Code there counts as "
                                 "first party but may belong to SDKs, so SDK capabilities may be under-counted.",

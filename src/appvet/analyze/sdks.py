@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -36,10 +37,15 @@ class _Tally:
 class Attribution:
     """Maps a class to the SDK that owns it, or to first-party code. Cached per package."""
 
-    def __init__(self, kb: KnowledgeBase, confirmed: set[str]) -> None:
+    def __init__(self, kb: KnowledgeBase, confirmed: set[str], renamed: Mapping[str, str] | None = None) -> None:
         self._kb = kb
         self._confirmed = confirmed
+        self._renamed = dict(renamed or {})
         self._cache: dict[str, str] = {}
+
+    def with_renamed(self, renamed: Mapping[str, str]) -> Attribution:
+        """The same attribution, plus renamed packages (or classes) tied to SDKs by ``fingerprints``."""
+        return Attribution(self._kb, self._confirmed, {**self._renamed, **renamed})
 
     def holder(self, class_name: str) -> str:
         # SDK prefixes are package prefixes, so the answer is the same for a whole package,
@@ -51,6 +57,9 @@ class Attribution:
         if sdk is None:
             weak = self._kb.weak_sdk_for_class(class_name)
             sdk = weak if weak in self._confirmed else None
+        if sdk is None and self._renamed:
+            base = class_name.split("$", 1)[0]
+            sdk = self._renamed.get(base) or self._renamed.get(package_of(base))
         result = sdk or FIRST_PARTY
         self._cache[class_name] = result
         return result
