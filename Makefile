@@ -3,7 +3,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := tests/fixtures/built/multisdk.apk
 
-.PHONY: run test lint bench fixtures clean
+.PHONY: run test lint bench fixtures clean fuzz
+
+FUZZ_SECONDS ?= 60
+FUZZ_ENGINE ?= auto
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,7 +28,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests scripts bench
+	$(BIN)/ruff check src tests bench fuzz
 
 bench: $(VENV)/.installed-test
 	$(BIN)/pip install -q -e '.[bench]'
@@ -36,3 +39,6 @@ fixtures:
 
 clean:
 	rm -rf $(VENV) review.json build
+
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python fuzz/run_all.py --engine $(FUZZ_ENGINE) --seconds $(FUZZ_SECONDS)

@@ -34,6 +34,15 @@ app = typer.Typer(
 kb_app = typer.Typer(no_args_is_help=True, help="Inspect and maintain the knowledge base.")
 app.add_typer(kb_app, name="kb")
 
+
+def _register_groups() -> None:
+    from appvet.fleet.cli import fleet_app
+    from appvet.serve.cli import serve_cmd, users_app
+
+    app.add_typer(fleet_app, name="fleet")
+    app.command("serve")(serve_cmd)
+    app.add_typer(users_app, name="users")
+
 stderr = Console(stderr=True)
 
 
@@ -46,6 +55,8 @@ class ReviewFormat(enum.StrEnum):
     text = "text"
     json = "json"
     sarif = "sarif"
+    html = "html"
+    markdown = "markdown"
 
 
 class FailOn(enum.StrEnum):
@@ -132,10 +143,13 @@ def review_cmd(
         datetime | None,
         typer.Option("--date", formats=["%Y-%m-%d"], help="Evaluate ownership and ban lists as of this day."),
     ] = None,
+    max_memory: Annotated[str | None, typer.Option(help="Memory ceiling of this process, e.g. 2G.")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 3 if any part of the app could not be read (a Skip).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show tracebacks for errors.")] = False,
 ) -> None:
     """Review one app and print or write the report."""
+    from appvet import budget
     from appvet.review import review
 
     options = Options(
@@ -147,6 +161,8 @@ def review_cmd(
     extra = {"traffic": tuple(traffic or ()), "device": device, "geoip": tuple(geoip or ()),
              "show_values": show_values}
     try:
+        if max_memory:
+            budget.set_memory_limit(budget.parse_size(max_memory))
         knowledge = _load_kb(kb)
         if show_progress:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -165,7 +181,7 @@ def review_cmd(
     except (MemoryError, RecursionError) as exc:
         if verbose:
             raise
-        _say_error(f"{path}: input exhausted a resource ({type(exc).__name__})")
+        _say_error(budget.exhausted_message(str(path), exc))
         raise typer.Exit(EXIT_INPUT) from None
     except Exception as exc:  # the one place an unexpected error becomes exit 3
         if verbose:
@@ -178,6 +194,14 @@ def review_cmd(
 
     if fmt is ReviewFormat.json:
         text = to_json(result)
+    elif fmt is ReviewFormat.html:
+        from appvet.report.html import render_html
+
+        text = render_html(result, waived=decision[0].waived if decision else ())
+    elif fmt is ReviewFormat.markdown:
+        from appvet.report.markdown import render_markdown
+
+        text = render_markdown(result, waived=decision[0].waived if decision else ())
     elif fmt is ReviewFormat.sarif:
         from appvet.report.sarif import to_sarif
 
@@ -198,6 +222,9 @@ def review_cmd(
         terminal.print_summary(result, out)
     else:
         sys.stdout.write(text)
+    if strict and (code := budget.strict_exit_code(result)) is not None:
+        sys.stderr.write(f"appvet: error: {path}: {len(result.skips)} parts could not be read (--strict)\n")
+        raise typer.Exit(code)
     if result.verdict is not None:
         failing = {"fail"} if fail_on is FailOn.fail else {"fail", "review"}
         if result.verdict.decision in failing:
@@ -416,6 +443,8 @@ def main() -> None:
         stderr.print("appvet: interrupted")
         sys.exit(130)
 
+
+_register_groups()
 
 if __name__ == "__main__":
     main()
