@@ -21,47 +21,31 @@ def _sites(unit: DexUnit, kb: KnowledgeBase) -> list[tuple[int, str, tuple[str, 
     refs = dex.scan_code()
     found: list[tuple[int, str, tuple[str, ...], str]] = []
 
-    def hits_for(targets: set[int], lookup, label) -> dict[int, tuple[tuple[str, ...], str]]:  # type: ignore[no-untyped-def]
-        out = {}
-        for idx in targets:
-            cats, text = lookup(idx), None
-            if cats:
-                text = label(idx)
-                out[idx] = (cats, text)
-        return out
-
-    def method_cats(idx: int) -> tuple[str, ...]:
+    def method(idx: int) -> tuple[str, tuple[str, ...]]:
         cls, name, _proto = dex.method_ref(idx)
-        return kb.method_categories(cls, name)
+        return f"{cls}->{name}", kb.method_categories(cls, name)
 
-    def method_label(idx: int) -> str:
-        cls, name, _proto = dex.method_ref(idx)
-        return f"{cls}->{name}"
-
-    def field_cats(idx: int) -> tuple[str, ...]:
+    def field(idx: int) -> tuple[str, tuple[str, ...]]:
         cls, name, _type = dex.field_ref(idx)
-        return kb.field_categories(cls, name)
+        return f"{cls}->{name}", kb.field_categories(cls, name)
 
-    def field_label(idx: int) -> str:
-        cls, name, _type = dex.field_ref(idx)
-        return f"{cls}->{name}"
+    def string(idx: int) -> tuple[str, tuple[str, ...]]:
+        text = dex.string(idx)
+        return text, kb.string_categories(text)
 
-    def string_label(idx: int) -> str:
-        return dex.string(idx)
-
-    # Look each distinct target up once; the per-site loop is then a set membership test.
-    for callers, targets, cats_of, label_of, kind in (
-        (refs.invoke_caller, refs.invoke_callee, method_cats, method_label, "invoke"),
-        (refs.field_caller, refs.field_ref, field_cats, field_label, "field"),
-        (refs.string_caller, refs.string_ref, lambda i: kb.string_categories(dex.string(i)), string_label, "string"),
+    # Look each distinct target up once; the per-site loop is then a dict membership test.
+    for callers, targets, lookup, kind in (
+        (refs.invoke_caller, refs.invoke_callee, method, "invoke"),
+        (refs.field_caller, refs.field_ref, field, "field"),
+        (refs.string_caller, refs.string_ref, string, "string"),
     ):
-        hits = hits_for(set(targets), cats_of, label_of)
+        hits = {idx: hit for idx in set(targets) if (hit := lookup(idx))[1]}
         if not hits:
             continue
         for caller, target in zip(callers, targets, strict=True):
             hit = hits.get(target)
             if hit is not None:
-                found.append((caller, hit[1], hit[0], kind))
+                found.append((caller, hit[0], hit[1], kind))
     return found
 
 
