@@ -244,9 +244,14 @@ def test_search_is_case_insensitive_across_kinds() -> None:
     assert commands.search(kb, "tencent")[0]["value"].casefold() == "tencent"
 
 
+def _unknown_exodus_id() -> int:
+    rows = json.loads((Path(imp.__file__).parent / "data" / "exodus-owners.json").read_text(encoding="utf-8"))["rows"]
+    return next(r["exodus_id"] for r in rows if r["owner"] is None)
+
+
 def _mini_exodus(tmp_path: Path) -> Path:
     full = json.loads((Path(imp.__file__).parent / "data" / "exodus" / "trackers.json").read_text(encoding="utf-8"))
-    keep = {k: v for k, v in full["trackers"].items() if k in ("13", "27", "42", "51")}
+    keep = {k: v for k, v in full["trackers"].items() if k in (str(_unknown_exodus_id()), "27", "42", "51")}
     path = tmp_path / "exodus.json"
     path.write_text(json.dumps({"trackers": keep}), encoding="utf-8")
     return path
@@ -259,8 +264,9 @@ def test_import_file_writes_a_loadable_overlay(tmp_path: Path) -> None:
     doc = json.loads((out / "imported" / "30-exodus-sdks.json").read_text(encoding="utf-8"))
     owners = {r["exodus_id"]: r["owner"] for r in doc["rows"]}
     assert owners.get(42) == "salesforce" and owners.get(51) == "eulerian"
-    assert 13 not in owners  # no established owner: skipped and counted
-    assert counts["report"]["trackers skipped: no owner"] >= 1
+    unknown = next(r for r in doc["rows"] if r["exodus_id"] == _unknown_exodus_id())
+    assert unknown["owner"] is None and unknown["owner_unknown"]  # recognised, control stated as unknown
+    assert counts["report"]["sdks with owner not established"] == 1
     kb = load_kb([out])
     assert kb.sdks[next(r["id"] for r in doc["rows"] if r["exodus_id"] == 51)].owner == "eulerian"
 
@@ -284,12 +290,17 @@ def test_import_file_random_bytes_parse_or_raise_format_error(tmp_path: Path, da
         commands.import_file("exodus", path, tmp_path / "out")
 
 
-def test_exodus_operators_and_website_domains() -> None:
-    trackers = {"5": {"id": 5, "name": "Five", "website": "https://sdk.five.co.uk/docs"},
-                "6": {"id": 6, "name": "Six", "website": "https://github.com/six"}}  # fmt: skip
+def test_exodus_unknown_owner_rows_and_website_domains() -> None:
+    trackers = {"5": {"id": 5, "name": "Five", "code_signature": "com.five.sdk.", "website": "https://sdk.five.co.uk/docs"},
+                "6": {"id": 6, "name": "Six", "code_signature": "com.six.sdk.", "website": "https://github.com/six"},
+                "7": {"id": 7, "name": "Seven", "code_signature": "com.seven.sdk."}}  # fmt: skip
     curated = imp.Curated.build([], [])
-    rows = imp.exodus_operators(trackers, {6: "google"}, curated)
-    assert [r["id"] for r in rows] == ["exodus-operator.5"] and rows[0]["country_hq"] is None
+    rows, report = imp.import_exodus(trackers, {6: "google"}, curated, unknown={5: "no source names the operator"})
+    by_id = {r["exodus_id"]: r for r in rows}
+    assert by_id[5]["owner"] is None and by_id[5]["owner_unknown"] == "no source names the operator"
+    assert by_id[5]["domains"] == ["five.co.uk"]
+    assert by_id[6]["owner"] == "google" and "owner_unknown" not in by_id[6]
+    assert 7 not in by_id and report.counts["trackers skipped: no owner"] == 1
     assert imp.website_domain("https://sdk.five.co.uk/docs") == "five.co.uk"
     assert imp.website_domain("http://www.s4m.io/") == "s4m.io"
     assert imp.website_domain("https://github.com/six") is None

@@ -312,14 +312,17 @@ def import_file(fmt: str, path: Path, out_dir: Path) -> dict[str, Any]:
     curated = imp.Curated.build(_packaged_rows("entities", True), _packaged_rows("sdks", True))
     entities = _packaged_rows("entities", False)
     owners: dict[int, str | None] = {}
+    unknown: dict[int, str] = {}
     for row in _packaged_rows("exodus-owners", True):
         owners[int(row["exodus_id"])] = row.get("owner")
+        if row.get("owner") is None and row.get("note"):
+            unknown[int(row["exodus_id"])] = row["note"]
     host_owner: dict[str, str] = {}
     for ent in entities:
         for dom in ent.get("domains", ()):
             host_owner.setdefault(dom, ent["id"])
     parents = {e["id"]: e.get("parent") for e in entities}
-    rows, report = imp.import_exodus(trackers, owners, curated, host_owner, parents)
+    rows, report = imp.import_exodus(trackers, owners, curated, host_owner, parents, unknown)
     out = out_dir / "imported" / "30-exodus-sdks.json"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -213,6 +213,30 @@ def website_domain(url: str) -> str | None:
     return dom
 
 
+GENERIC_NATIVE_LIBS = frozenset({
+    "libfb.so", "libfbjni.so", "libmain.so", "libc++_shared.so", "libnative-lib.so", "libapp.so", "libgame.so",
+    "libcore.so", "libutils.so", "libjni.so", "libnative.so", "libtest.so", "libcrypto.so", "libssl.so", "libz.so",
+    "libsqlite.so", "libsqlite3.so", "libcurl.so", "libpng.so", "libjpeg.so", "libffmpeg.so", "libavcodec.so",
+    "libavformat.so", "libavutil.so", "libswscale.so", "libswresample.so", "libopenal.so", "libSDL2.so",
+    "libmono.so", "libgnustl_shared.so", "libstlport_shared.so",
+})  # fmt: skip
+"""Native library names that many unrelated projects ship (build defaults, common open-source runtimes): a
+file of this name says nothing about which SDK is present. ``libfb.so``/``libfbjni.so`` are fbjni (React Native,
+PyTorch, Flipper), ``libmain.so`` is SDL's and NativeActivity samples' default, ``libc++_shared.so`` is the NDK's."""
+
+
+def generic_prefix(prefix: str) -> bool:
+    """A package prefix too short to name one vendor's code: ``com.``, ``com.dv.``, ``io.a.``.
+
+    A class name (last segment capitalised) is specific enough; a package of two segments is generic when
+    its second segment has at most three characters.
+    """
+    parts = prefix.rstrip(".").split(".")
+    if not prefix.endswith(".") and parts[-1][:1].isupper() and len(parts) >= 2:
+        return False
+    return len(parts) < 2 or (len(parts) == 2 and len(parts[1]) <= 3)
+
+
 def is_weak_prefix(prefix: str) -> bool:
     """Two-segment prefixes with a short second segment (``com.dv.``, ``com.mob.``) match unrelated code."""
     parts = prefix.rstrip(".").split(".")
@@ -428,8 +452,13 @@ def import_exodus(
     curated: Curated,
     host_owner: Mapping[str, str] | None = None,
     parents: Mapping[str, str | None] | None = None,
+    unknown: Mapping[int, str] | None = None,
 ) -> tuple[list[dict[str, Any]], Report]:
     """Exodus trackers -> SDK rows owned per ``exodus-owners``; trackers a curated SDK covers are skipped.
+
+    ``unknown`` maps tracker ids whose owner no source establishes to the reason: those trackers become
+    rows with ``owner: null`` and ``owner_unknown``, so the code is still recognised and reported as
+    of unknown control. A tracker with neither an owner nor a reason is skipped.
 
     A tracker domain that a known entity outside the owner's group owns (Exodus lists some
     third-party hosts a tracker talks to) is dropped rather than attributed to the tracker.
@@ -472,7 +501,8 @@ def import_exodus(
                 report.add(f"{tid} {name}: curated {cur['id']} lacks {', '.join(missing)}")
             continue
         owner = owners.get(tid)
-        if owner is None:
+        reason = (unknown or {}).get(tid)
+        if owner is None and not reason:
             report.count("trackers skipped: no owner")
             report.add(f"{tid} {name}: no owner in exodus-owners")
             continue
@@ -491,7 +521,7 @@ def import_exodus(
             holder = walk_domain(dom, host_owner)
             if dom in curated.sdk_domains:
                 report.count("domains dropped: claimed by curated SDK")
-            elif holder is not None and not same_group(holder, owner, parents):
+            elif holder is not None and (owner is None or not same_group(holder, owner, parents)):
                 report.count("domains dropped: owned by an unrelated entity")
                 report.add(f"{tid} {name}: domain {dom} belongs to {holder}, not {owner}")
             else:
@@ -499,7 +529,7 @@ def import_exodus(
         site = website_domain(str(tr.get("website") or ""))
         if site is not None and site not in doms and site not in curated.sdk_domains:
             holder = walk_domain(site, host_owner)
-            if holder is None or same_group(holder, owner, parents):
+            if holder is None or (owner is not None and same_group(holder, owner, parents)):
                 doms.append(site)
                 report.count("website domains added")
             else:
@@ -512,7 +542,11 @@ def import_exodus(
             ident = f"{ident}-{tid}"
         used_ids.add(ident)
         cats = sorted({EXODUS_CATEGORIES[c] for c in tr.get("categories") or () if c in EXODUS_CATEGORIES})
-        row: dict[str, Any] = {"id": ident, "name": name, "owner": owner, "categories": cats}
+        row: dict[str, Any] = {"id": ident, "name": name, "owner": owner}
+        if owner is None:
+            row["owner_unknown"] = reason
+            report.count("sdks with owner not established")
+        row["categories"] = cats
         if strong:
             row["class_prefixes"] = strong
         if weak:
@@ -525,41 +559,6 @@ def import_exodus(
         rows.append(row)
     report.count("sdks emitted", len(rows))
     return rows, report
-
-
-def exodus_operators(
-    trackers: Mapping[str, dict[str, Any]], owners: Mapping[int, str | None], curated: Curated
-) -> list[dict[str, Any]]:
-    """Stand-in owner entities for the trackers whose operator no source here establishes.
-
-    Each one says only what Exodus says -- that someone operates the tracker -- and carries no
-    country, so the tracker is still recognised and reported, with its owner marked as not
-    established (``kb_stats`` and ``validate`` count them) instead of being left out.
-    """
-    rows: list[dict[str, Any]] = []
-    for key in sorted(trackers, key=lambda k: int(k)):
-        tr = trackers[key]
-        tid = int(tr["id"])
-        if owners.get(tid) is not None or tid in curated.by_exodus:
-            continue
-        name = str(tr.get("name") or f"tracker {tid}")
-        rows.append(
-            {
-                "id": f"{OPERATOR_PREFIX}{tid}",
-                "name": f"{name} (operator not established)",
-                "country_hq": None,
-                "country_inc": None,
-                "parent": None,
-                "note": "Owner not established: Exodus lists the tracker, but no source read states who operates it "
-                "or from which country.",
-                "sources": [exodus_source(tid)],
-            }
-        )
-    return rows
-
-
-OPERATOR_PREFIX = "exodus-operator."
-"""Id prefix of the stand-in entities of :func:`exodus_operators`."""
 
 
 # -- LibChecker ------------------------------------------------------------------------------------
@@ -609,6 +608,10 @@ def import_libchecker(
         if kind == "native-libs":
             if not _SO.match(name):
                 report.count("rules skipped: pattern rule, not a file name")
+                continue
+            if name in GENERIC_NATIVE_LIBS:
+                report.count("rules skipped: generic library name")
+                report.add(f"{name} ({team}/{label}): generic library name, not a signature")
                 continue
             field_name, claimed = "native_libs", curated.libs
         elif kind in ("activities-libs", "services-libs", "receivers-libs", "providers-libs"):
@@ -716,10 +719,10 @@ def import_libradar(
             "categories": [LIBRADAR_TYPES[typ]] if typ in LIBRADAR_TYPES else [],
         }
         if is_weak_prefix(prefix):
-            row["weak_prefixes"] = [prefix]
-            report.count("prefixes marked weak")
-        else:
-            row["class_prefixes"] = [prefix]
+            # A LibRadar row has nothing but its prefix: a weak prefix alone can never report the SDK.
+            report.count("rules skipped: prefix too generic to stand alone")
+            continue
+        row["class_prefixes"] = [prefix]
         row["sources"] = [source(LIBRADAR_URL, LIBRADAR_AS_OF), source(url, LIBRADAR_AS_OF)]
         rows.append(row)
     report.count("sdks emitted", len(rows))

@@ -152,7 +152,7 @@ class KnowledgeBase:
                 self._components[comp] = sdk.id
             for dom in sdk.domains:
                 self._sdk_hosts[dom] = sdk.id
-                if sdk.owner in self.entities:
+                if sdk.owner is not None and sdk.owner in self.entities:
                     self._hosts[dom] = sdk.owner
         # A company's own domain list is a more direct ownership statement than an SDK's endpoint list.
         for ent in self.entities.values():
@@ -194,11 +194,11 @@ class KnowledgeBase:
         """Newest as-of date of any source in the data: the date the knowledge base describes."""
         return self.version.split("+", 1)[0]
 
-    def owner_chain(self, entity_id: str, on: date | None = None) -> list[Entity]:
+    def owner_chain(self, entity_id: str | None, on: date | None = None) -> list[Entity]:
         """The entity, its parent, ... up to the ultimate parent, as owned on ``on`` (default: today).
 
         Dated ownership changes decide each link; entities without any follow ``parent``. Stops at a
-        repeated id or a dangling parent.
+        repeated id or a dangling parent. ``None`` (an SDK whose owner is not established) has no chain.
         """
         day = on if on is not None else date.today()
         chain: list[Entity] = []
@@ -213,7 +213,7 @@ class KnowledgeBase:
             current = ent.parent_on(day)[0] if ent.ownership else ent.parent
         return chain
 
-    def jurisdictions(self, entity_id: str, on: date | None = None) -> list[str]:
+    def jurisdictions(self, entity_id: str | None, on: date | None = None) -> list[str]:
         """Sorted countries of headquarters and incorporation of every entity on the owner chain."""
         countries: set[str] = set()
         for ent in self.owner_chain(entity_id, on):
@@ -223,7 +223,7 @@ class KnowledgeBase:
                 countries.add(ent.country_inc)
         return sorted(countries)
 
-    def ultimate_parent(self, entity_id: str, on: date | None = None) -> Entity | None:
+    def ultimate_parent(self, entity_id: str | None, on: date | None = None) -> Entity | None:
         chain = self.owner_chain(entity_id, on)
         return chain[-1] if chain else None
 

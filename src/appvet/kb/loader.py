@@ -274,7 +274,7 @@ def _sdk(r: dict[str, Any]) -> Sdk:
     return Sdk(
         id=r["id"],
         name=r["name"],
-        owner=r["owner"],
+        owner=r.get("owner"),
         categories=tuple(r["categories"]),
         class_prefixes=tuple(r.get("class_prefixes", ())),
         native_libs=tuple(r.get("native_libs", ())),
@@ -284,6 +284,7 @@ def _sdk(r: dict[str, Any]) -> Sdk:
         sources=_sources(r["sources"]),
         weak_prefixes=tuple(r.get("weak_prefixes", ())),
         exodus_id=r.get("exodus_id"),
+        owner_unknown=r.get("owner_unknown", ""),
     )
 
 
@@ -343,8 +344,8 @@ def check_references(merged: dict[str, dict[str, Row]]) -> None:
             if controller not in entities:
                 raise KnowledgeBaseError(f"{row.where}: controller {controller!r} is not an entity", file=row.file)
     for row in merged["sdks"].values():
-        owner = row.row["owner"]
-        if owner not in entities:
+        owner = row.row.get("owner")
+        if owner is not None and owner not in entities:
             raise KnowledgeBaseError(f"{row.where}: owner {owner!r} is not an entity", file=row.file)
     categories = merged["categories"]
     for row in merged["apis"].values():

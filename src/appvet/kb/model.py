@@ -62,8 +62,8 @@ class Sdk:
 
     id: str
     name: str
-    owner: str
-    """Entity id."""
+    owner: str | None
+    """Entity id; ``None`` when no source establishes who controls the code (see ``owner_unknown``)."""
     categories: tuple[str, ...]
     class_prefixes: tuple[str, ...]
     """Java package/class prefixes in dotted form, ending with ``.`` for a package (``com.umeng.analytics.``)."""
@@ -78,6 +78,9 @@ class Sdk:
     weak_prefixes: tuple[str, ...] = ()
     """Prefixes too generic to trust alone: they count only when another signature of the SDK matched."""
     exodus_id: int | None = None
+    owner_unknown: str = ""
+    """Why the owner is not established, when ``owner`` is ``None``: the code is recognised, its controller
+    is not, and policies must treat its countries as unknown rather than as none."""
 
 
 @dataclass(frozen=True)
