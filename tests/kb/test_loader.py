@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -154,9 +155,39 @@ def test_packaged_chains() -> None:
     kb = load_kb()
     assert [e.id for e in kb.owner_chain(kb.sdks["pangle"].owner)] == ["bytedance-sg", "bytedance"]
     assert kb.jurisdictions("bytedance-sg") == ["CN", "KY", "SG"]
-    assert [e.id for e in kb.owner_chain("flurry")] == ["flurry", "yahoo", "verizon-media", "verizon"]
     assert [e.id for e in kb.owner_chain(kb.sdks["firebase-analytics"].owner)] == ["google", "alphabet"]
-    assert kb.owner_chain("no-such-entity") == []
+    assert kb.owner_chain("no-such-entity") == [] and kb.owner_chain(None) == []
+
+
+@pytest.mark.parametrize(
+    ("entity", "day", "chain"),
+    [
+        # Flurry: Yahoo -> Oath/Verizon Media under Verizon (2017-06-13) -> Apollo funds (2021-09-01).
+        ("flurry", "2016-06-01", ["flurry", "yahoo"]),
+        ("flurry", "2019-06-01", ["flurry", "yahoo", "verizon-media", "verizon"]),
+        ("flurry", "2021-08-31", ["flurry", "yahoo", "verizon-media", "verizon"]),
+        ("flurry", "2021-09-01", ["flurry", "yahoo", "verizon-media", "apollo"]),
+        # MoPub: Twitter until the sale closed on 2022-01-01; Twitter itself private under X Holdings from 2022-10-27.
+        ("mopub", "2021-12-31", ["mopub", "twitter"]),
+        ("mopub", "2022-01-01", ["mopub", "applovin"]),
+        ("adjust", "2021-04-19", ["adjust"]),
+        ("adjust", "2021-04-20", ["adjust", "applovin"]),
+        ("twitter", "2022-10-26", ["twitter"]),
+        ("twitter", "2022-10-27", ["twitter", "x-holdings"]),
+        ("chartboost", "2022-06-01", ["chartboost", "zynga", "take-two"]),
+        ("bugsense", "2024-03-17", ["bugsense", "splunk"]),
+        ("bugsense", "2024-03-18", ["bugsense", "splunk", "cisco"]),
+        ("adcolony", "2020-01-01", ["adcolony", "otello"]),
+        ("adcolony", "2021-04-29", ["adcolony", "digital-turbine"]),
+        ("segment", "2020-11-02", ["segment", "twilio"]),
+        ("tapjoy", "2023-01-01", ["tapjoy", "ironsource", "unity"]),
+        ("google", "2015-10-01", ["google"]),
+        ("google", "2015-10-02", ["google", "alphabet"]),
+    ],
+)
+def test_packaged_chains_on_a_date(entity: str, day: str, chain: list[str]) -> None:
+    kb = load_kb()
+    assert [e.id for e in kb.owner_chain(entity, date.fromisoformat(day))] == chain
 
 
 def test_cache_is_used_and_survives_corruption(tmp_path: Path, _isolated_cache: Path) -> None:

@@ -29,8 +29,27 @@ def _sources(sources: tuple[Source, ...]) -> list[dict[str, str]]:
     return [{"url": s.url, "as_of": s.as_of} for s in sources]
 
 
+def _link_on(ent: Entity, on: date) -> tuple[str | None, tuple[Source, ...], str]:
+    """(date the link to the parent held on ``on`` began, the sources of that link, its note).
+
+    A dated ownership change is its own evidence; an undated parent is stated by the entity row's sources.
+    """
+    day = on.isoformat()
+    current = None
+    for change in ent.ownership:
+        if change.date > day:
+            break
+        current = change
+    if current is not None:
+        return current.date, current.sources, current.note
+    if ent.ownership:
+        return None, (), f"no parent recorded before {ent.ownership[0].date}"
+    return None, ent.sources if ent.parent else (), ""
+
+
 def _entity_brief(ent: Entity, on: date) -> dict[str, Any]:
     parent, share = ent.parent_on(on)
+    since, sources, note = _link_on(ent, on)
     return {
         "id": ent.id,
         "name": ent.name,
@@ -38,6 +57,9 @@ def _entity_brief(ent: Entity, on: date) -> dict[str, Any]:
         "country_inc": ent.country_inc,
         "parent": parent,
         "parent_share": share,
+        "parent_since": since,
+        "parent_sources": _sources(sources),
+        "parent_note": note,
     }
 
 
@@ -105,6 +127,7 @@ def _show_sdk(kb: KnowledgeBase, sdk: Sdk, on: date) -> dict[str, Any]:
         "id": sdk.id,
         "name": sdk.name,
         "owner": sdk.owner,
+        "owner_unknown": sdk.owner_unknown or None,
         "categories": list(sdk.categories),
         "on": on.isoformat(),
         "kb_as_of": kb.as_of,

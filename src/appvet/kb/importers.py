@@ -140,6 +140,18 @@ LIBCHECKER_VENDORS: dict[str, str] = {
     "Kingsoft": "kingsoft",
     "JD": "jd-com",
 }  # fmt: skip
+LIBCHECKER_LABEL_OWNERS: tuple[tuple[str, str], ...] = (("mPaaS", "ant-group"),)
+"""Label prefixes whose owner differs from the LibChecker team: mPaaS is Ant Group's mobile platform, although
+its documentation is hosted by Alibaba Cloud and LibChecker files it under Alibaba."""
+LIBRADAR_EXCLUDED: dict[str, str] = {
+    "microsoft.mappoint.": "tile-system helper classes shipped inside osmdroid (org.osmdroid), not a Microsoft SDK",
+}
+"""LibRadar prefixes that name code other than the library the rule claims."""
+EXODUS_REJECTED_SIGNATURES: dict[str, str] = {
+    "com.prime31.util.IabHelperImpl": "prime31's Google Play in-app billing helper, not IAB Open Measurement",
+    "com.prime31.IAB.": "prime31's in-app billing plugin, not IAB Open Measurement",
+}
+"""Exodus code signatures that match code of another vendor than the tracker's."""
 LIBCHECKER_PLATFORM_TEAMS = frozenset({"Google", "Android"})
 """Teams whose ``androidx.``/``android.`` rules are Jetpack or platform code, not SDKs."""
 
@@ -476,6 +488,10 @@ def import_exodus(
         for raw in str(tr.get("code_signature") or "").split("|"):
             if not raw.strip():
                 continue
+            if raw.strip() in EXODUS_REJECTED_SIGNATURES:
+                report.count("code signatures dropped: matches another vendor's code")
+                report.add(f"{tid} {name}: {raw.strip()} dropped ({EXODUS_REJECTED_SIGNATURES[raw.strip()]})")
+                continue
             prefix, why = exodus_code_signature(raw)
             if prefix is None:
                 report.count(f"code signatures dropped: {why}")
@@ -598,7 +614,13 @@ def import_libchecker(
             rule.get("kind", ""),
             rule.get("name", ""),
         )
-        owner = LIBCHECKER_VENDORS.get(team) or entity_ids.get(norm_name(team)) or curated.names.get(norm_name(team))
+        owner = next((o for p, o in LIBCHECKER_LABEL_OWNERS if label.startswith(p)), None)
+        owner = (
+            owner
+            or LIBCHECKER_VENDORS.get(team)
+            or entity_ids.get(norm_name(team))
+            or curated.names.get(norm_name(team))
+        )
         if owner is None:
             report.count("rules skipped: vendor without an entity")
             continue
@@ -688,6 +710,10 @@ def import_libradar(
             report.count("rules skipped: malformed package")
             continue
         prefix = pkg[1:].replace("/", ".") + "."
+        if prefix in LIBRADAR_EXCLUDED:
+            report.count("rules skipped: excluded")
+            report.add(f"{prefix} {lib}: {LIBRADAR_EXCLUDED[prefix]}")
+            continue
         if prefix.startswith(PLATFORM_PREFIXES):
             report.count("rules skipped: platform package")
             continue
@@ -789,3 +815,64 @@ def propose_exodus_owners(
         row["sources"] = srcs
         rows.append(row)
     return rows
+
+
+# -- one SDK once ------------------------------------------------------------------------------------
+
+LIBCHECKER_SAME_AS: dict[str, str] = {
+    "libchecker.google.firebase": "google-play-services",
+    "libchecker.google.google-play-service": "google-play-services",
+}
+"""LibChecker groups that describe the shared Play services / Firebase runtime rather than a product SDK."""
+
+
+def sdk_name_key(name: str) -> str:
+    """Name of an SDK reduced to what tells SDKs apart: ``Umeng Push SDK (Android)`` -> ``umengpush``."""
+    text = re.sub(r"\(.*?\)", "", name.casefold())
+    text = re.sub(r"\b(sdk|android|library|lib)\b", "", text)
+    return norm_name(text)
+
+
+def _inside(value: str, prefixes: Iterable[str]) -> bool:
+    return any(value == p or (p.endswith(".") and value.startswith(p)) for p in prefixes)
+
+
+def assign_same_as(
+    ranked: Sequence[Sequence[dict[str, Any]]], parents: Mapping[str, str | None], report: Report
+) -> None:
+    """Mark rows of lower-precedence imports that describe an SDK a higher-precedence row already has.
+
+    ``ranked`` lists row groups from the highest precedence (hand-curated) down. A lower row gets
+    ``same_as: <id>`` when a higher row with an owner of the same group has the same name key, or when
+    every component and class prefix of the lower row lies inside one higher row's strong prefixes. The
+    loader then folds its signatures and sources into that row, so the knowledge base reports one SDK once.
+    """
+    higher: list[dict[str, Any]] = []
+    for group in ranked:
+        for row in group:
+            if row.get("same_as"):
+                continue
+            target = LIBCHECKER_SAME_AS.get(row["id"]) or _same_sdk(row, higher, parents)
+            if target is not None and target != row["id"]:
+                row["same_as"] = target
+                report.count("rows folded into the same SDK of a higher-precedence source")
+                report.add(f"{row['id']} is the same SDK as {target}")
+        higher.extend(r for r in group if not r.get("same_as"))
+
+
+def _same_sdk(row: dict[str, Any], higher: Sequence[dict[str, Any]], parents: Mapping[str, str | None]) -> str | None:
+    owner = row.get("owner")
+    if owner is None:
+        return None
+    key = sdk_name_key(row["name"])
+    code = [*row.get("components", ()), *row.get("class_prefixes", ()), *row.get("weak_prefixes", ())]
+    for other in higher:
+        other_owner = other.get("owner")
+        if other_owner is None or not same_group(owner, other_owner, parents):
+            continue
+        if key and key == sdk_name_key(other["name"]):
+            return str(other["id"])
+        strong = other.get("class_prefixes", ())
+        if code and strong and all(_inside(c, strong) for c in code):
+            return str(other["id"])
+    return None

@@ -317,6 +317,55 @@ def merge(rows: Sequence[Row]) -> dict[str, dict[str, Row]]:
     return merged
 
 
+_FOLDED_LISTS = ("class_prefixes", "native_libs", "meta_data", "components", "domains", "sources")
+
+
+def fold_same_as(merged: dict[str, dict[str, Row]]) -> None:
+    """Fold SDK rows marked ``same_as`` into the row they describe, so one SDK is reported once.
+
+    Signatures and sources are appended to the target (an import keeps its source and as-of date there); a
+    class prefix that is broader than one of the target's strong prefixes joins its weak prefixes instead,
+    so a vendor-wide namespace never widens what a specific SDK claims on its own.
+    """
+    sdks = merged["sdks"]
+    folded = [ident for ident, row in sdks.items() if row.row.get("same_as")]
+    for ident in folded:
+        row = sdks[ident]
+        target_id = row.row["same_as"]
+        seen = {ident}
+        while target_id in sdks and sdks[target_id].row.get("same_as") and target_id not in seen:
+            seen.add(target_id)
+            target_id = sdks[target_id].row["same_as"]
+        target = sdks.get(target_id)
+        if target is None or target_id in seen:
+            raise KnowledgeBaseError(f"{row.where}: same_as {row.row['same_as']!r} is not an SDK", file=row.file)
+        merged_row = dict(target.row)
+        strong = list(merged_row.get("class_prefixes", ()))
+        weak = list(merged_row.get("weak_prefixes", ()))
+        for prefix in (*row.row.get("class_prefixes", ()), *row.row.get("weak_prefixes", ())):
+            if any(prefix.startswith(q) for q in strong if q.endswith(".")) or prefix in strong or prefix in weak:
+                continue
+            broader = prefix.endswith(".") and any(q.startswith(prefix) for q in strong)
+            if broader or prefix in row.row.get("weak_prefixes", ()):
+                weak.append(prefix)
+            else:
+                strong.append(prefix)
+        if strong:
+            merged_row["class_prefixes"] = strong
+        if weak:
+            merged_row["weak_prefixes"] = weak
+        for field in _FOLDED_LISTS[1:]:
+            values = list(merged_row.get(field, ()))
+            values += [v for v in row.row.get(field, ()) if v not in values]
+            if values:
+                merged_row[field] = values
+        if merged_row.get("exodus_id") is None and row.row.get("exodus_id") is not None:
+            merged_row["exodus_id"] = row.row["exodus_id"]
+        sdks[target_id] = Row(target.kind, merged_row, target.file, target.index)
+    for ident in folded:
+        sdks.pop(ident, None)
+
+
 def check_references(merged: dict[str, dict[str, Row]]) -> None:
     """Dangling owners/parents, unknown categories and ownership cycles are data errors."""
     entities = merged["entities"]
@@ -519,6 +568,7 @@ def load_kb(overlays: Sequence[Path] = (), *, data_dir: Path | None = None, use_
     kb = _cache_read(cache_path) if cache_path is not None else None
     if kb is None:
         merged = merge(read_rows(files, read_manifest(root, prefix)))
+        fold_same_as(merged)
         check_references(merged)
         kb = build(merged, data_hash)
         if cache_path is not None:
