@@ -264,17 +264,21 @@ def kb_stats(fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.tex
 
 @kb_app.command("validate")
 def kb_validate(kb: KbOption = None) -> None:
-    """Check schema, references, cycles and overlapping signatures."""
-    from appvet.kb.stats import validate
+    """Check schema, references, cycles, signatures, owners, countries, domains and sources.
+
+    Prints one line per problem (errors first), then the counts; exits 1 when there is any error or warning.
+    """
+    from appvet.kb.stats import check
 
     try:
-        problems = validate(_load_kb(kb))
+        problems = check(_load_kb(kb))
     except AppvetError as exc:
         _fail(exc, False)
         return
     for p in problems:
-        typer.echo(p)
-    typer.echo(f"{len(problems)} problems")
+        typer.echo(str(p))
+    errors = sum(1 for p in problems if p.level == "error")
+    typer.echo(f"{len(problems)} problems ({errors} errors, {len(problems) - errors} warnings)")
     raise typer.Exit(1 if problems else 0)
 
 

@@ -83,7 +83,6 @@ def test_stats_and_validation() -> None:
     assert stats["signatures"]["class_prefixes"] > 100
 
 
-
 def test_shipped_knowledge_base_validates_with_zero_problems() -> None:
     """Any new error or warning in the packaged data fails the suite (and so ``make test`` and CI)."""
     problems = validate(load_kb(use_cache=False))
