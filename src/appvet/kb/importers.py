@@ -145,7 +145,7 @@ LIBCHECKER_LABEL_OWNERS: tuple[tuple[str, str], ...] = (("mPaaS", "ant-group"),)
 its documentation is hosted by Alibaba Cloud and LibChecker files it under Alibaba."""
 LIBRADAR_EXCLUDED: dict[str, str] = {
     "microsoft.mappoint.": "tile-system helper classes shipped inside osmdroid (org.osmdroid), not a Microsoft SDK",
-    "com.myappengine.": "not a Google namespace; the rule's website is the App Engine console, which names a host, not a publisher",
+    "com.myappengine.": "not a Google namespace; its website (the App Engine console) names a host, not a publisher",
 }
 """LibRadar prefixes that name code other than the library the rule claims."""
 EXODUS_REJECTED_SIGNATURES: dict[str, str] = {
