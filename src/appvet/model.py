@@ -53,7 +53,7 @@ class Certificate:
     """One signer certificate and the signature scheme(s) it was found in."""
 
     schemes: tuple[str, ...]
-    """Signature schemes carrying this certificate: ``v1``, ``v2``, ``v3``."""
+    """Signature schemes whose verified signature names this certificate: ``v1``, ``v2``, ``v3``, ``v3.1``."""
     subject: str
     issuer: str
     organisation: str | None
@@ -88,7 +88,10 @@ class App:
     """Number of archive entries read across all APKs."""
     signers: tuple[Certificate, ...]
     developer: tuple[OwnerLink, ...] = ()
-    """The signer's organisation matched to a KB entity, with its ownership chain; ``()`` when unknown."""
+    """The organisation of the signer Android verifies first, matched to a KB entity, with its ownership
+    chain; ``()`` when unknown or when no signature verified."""
+    verified_schemes: tuple[str, ...] = ()
+    """Signature schemes whose every signer verified (digests and signature), most preferred first."""
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ def review(
         entries=sum(len(p.archive.entries) for p in package.parts),
         signers=tuple(facts.certificates),
         developer=_developer(kb, facts, on),
+        verified_schemes=facts.verified_schemes,
     )
     result = Review(
         schema_version=SCHEMA_VERSION,
@@ -170,12 +171,15 @@ def _with_traffic(result: Review, kb: KnowledgeBase, captures: Sequence[str | os
 
 
 def _developer(kb: KnowledgeBase, facts: AppFacts, on: date) -> tuple[OwnerLink, ...]:
-    """The first signer whose organisation is a known entity, with that entity's ownership chain."""
-    for cert in facts.certificates:
-        entity = match_signer(kb, cert.organisation)
-        if entity:
-            return sdks.owner_chain(kb, entity, on)
-    return ()
+    """The entity of the signer Android verifies first (the newest scheme), with its ownership chain.
+
+    Only that signer counts: another certificate in the APK (a stray signature file, a signer of an
+    older scheme) does not name the developer, however well known its organisation is.
+    """
+    if not facts.certificates:
+        return ()
+    entity = match_signer(kb, facts.certificates[0].organisation)
+    return sdks.owner_chain(kb, entity, on) if entity else ()
 
 
 def _bans(kb: KnowledgeBase, package: str | None, label: str | None, on: date) -> tuple[BanHit, ...]:

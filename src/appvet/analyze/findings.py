@@ -30,6 +30,8 @@ RULES: dict[str, str] = {
     "AV103": "Application data can be backed up",
     "AV104": "Cleartext network traffic allowed",
     "AV105": "Archive uses tricks that break analysers",
+    "AV106": "Signature file Android ignores or refuses",
+    "AV107": "Signed with the public Android debug key",
     "AV201": "Behaviour can change after review",
     "AV202": "Code shows a behaviour reviewers flag",
     "AV203": "Personal data can flow to where it leaves the device",
@@ -107,6 +109,37 @@ def archive_tricks(facts: AppFacts) -> list[Finding]:
     return [_finding("AV105", "low", msg, ev, key="archive-tricks")]
 
 
+def signature_findings(facts: AppFacts) -> list[Finding]:
+    """AV106 for stray, failing or stripped signatures; AV107 for the public debug key."""
+    out = []
+    prefix = facts.package.parts[0].prefix
+    for p in facts.signature_problems:
+        cert = p.certificate
+        evidence = [Evidence("certificate", f"{prefix}{p.file}", f"signature scheme {p.scheme}", p.detail)]
+        if cert is not None:
+            evidence.append(Evidence("certificate", f"{prefix}{p.file}", f"certificate sha256 {cert.sha256}",
+                                     cert.subject))
+        who = f" (certificate {cert.subject})" if cert is not None else ""
+        if p.kind == "debug-key":
+            out.append(_finding("AV107", "high", f"The APK is signed with the Android debug key{who}: its private "
+                                "key is public, so anyone can sign an update Android accepts as the same developer's.",
+                                tuple(evidence), key=f"debug-key|{cert.sha256 if cert else ''}"))
+            continue
+        if p.kind == "stray-signature-file":
+            message = (f"{p.file} is a v1 signature block with no .SF file{who}. Android ignores it; it is not a "
+                       "signer of this app and does not name its developer.")
+            severity: Severity = "medium"
+        elif p.refused:
+            message = f"{p.detail}{who}. Android refuses to install the APK; no signer of it is reported."
+            severity = "high"
+        else:
+            message = f"{p.detail}{who}. This signer is not reported."
+            severity = "medium" if p.kind != "unverifiable" else "low"
+        out.append(_finding("AV106", severity, message, tuple(evidence),
+                            key=f"{p.kind}|{p.scheme}|{p.file}|{cert.sha256 if cert else ''}"))
+    return out
+
+
 def behaviour_findings(behaviours: list[Behaviour], sdks: list[SdkHit]) -> list[Finding]:
     """AV201 for code that can change after review, AV202 for the other named behaviours."""
     names = {s.id: s.name for s in sdks}
@@ -174,7 +207,7 @@ def derive(facts: AppFacts, caps: list[Capability], sdks: list[SdkHit],
            behaviours: list[Behaviour] | tuple[Behaviour, ...] = (),
            flows: list[CodeFlow] | tuple[CodeFlow, ...] = (),
            protections: list[Protection] | tuple[Protection, ...] = ()) -> list[Finding]:
-    found = (sdk_data_access(caps, sdks) + manifest_flags(facts) + archive_tricks(facts)
+    found = (sdk_data_access(caps, sdks) + manifest_flags(facts) + archive_tricks(facts) + signature_findings(facts)
              + behaviour_findings(list(behaviours), sdks) + flow_findings(flows, sdks)
              + protection_findings(protections))
     found.sort(key=lambda f: (f.rule, f.fingerprint))
