@@ -184,6 +184,11 @@ class Capability:
     witness: tuple[str, ...] = ()
     """For ``reachable``: one shortest call path, ``entry: <why>`` first, then each method down to
     the one that calls the sensitive API, which comes last."""
+    holder_kind: str = "first-party"
+    """``first-party``, ``sdk`` (a vendor SDK), ``library`` (an open-source library, held by its
+    project) or ``manifest`` (a declared permission no code reference was found for)."""
+    note: str = ""
+    """Why the confidence is lower than the code alone suggests (a permission the app lacks)."""
 
 
 @dataclass(frozen=True)
@@ -286,6 +291,12 @@ class Finding:
     sdk: str | None = None
     entity: str | None = None
     fingerprint: str = ""
+    """Stable key of this finding, unique within a review; waivers and baselines name findings by it."""
+    holder: str | None = None
+    """Who holds the code the finding is about: an SDK id, a library id, ``first-party``; ``None``
+    when it is about the app as a whole (its manifest, archive or signature)."""
+    holder_kind: str = "app"
+    """``first-party``, ``sdk``, ``library`` or ``app``."""
 
 
 @dataclass(frozen=True)
@@ -350,6 +361,8 @@ class Review:
     """The date (ISO) at which ownership chains and ban-list status were evaluated."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per stage. Excluded from ``to_json(..., deterministic=True)``."""
+    libraries: tuple[SdkHit, ...] = ()
+    """Open-source libraries found (AndroidX, OkHttp, osmdroid, ...), held by their projects; not SDKs."""
 
 
 def fingerprint(*parts: str | None) -> str:

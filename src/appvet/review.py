@@ -94,6 +94,8 @@ def review(
     if reach is not None:
         caps = reachability.upgrade_capabilities(facts, kb, attribution, reach, caps)
         sdk_hits = reachability.sdk_initialisation(attribution, reach, sdk_hits)
+    declared = [p.name for p in facts.manifest.summary.permissions] if facts.manifest else []
+    caps = capabilities.gate_by_permissions(kb, caps, declared)
     lap("reachability")
     native_methods = native.bind(facts, reach)
     found_behaviours = behaviours.merge(behaviours.find(facts, attribution, reach),
@@ -109,7 +111,8 @@ def review(
     eps = budget.cut_stage("endpoints", lambda: endpoints.find(
         facts, kb, attribution, Budget.start("endpoints", options.stage_seconds)), [], facts.skips)
     lap("endpoints")
-    found = findings.derive(facts, caps, sdk_hits, found_behaviours, code_flows, protections)
+    found = findings.derive(facts, caps, sdk_hits, found_behaviours, code_flows, protections,
+                            libraries=attribution.library_hits)
     lap("findings")
 
     m = facts.manifest
@@ -148,6 +151,7 @@ def review(
         bans=_bans(kb, m.package if m else None, m.label if m else None, on),
         review_date=on.isoformat(),
         timings=timings,
+        libraries=tuple(attribution.library_hits),
     )
     if traffic:
         say("traffic")
