@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from appvet.analyze.interface import AppFacts
@@ -47,8 +47,11 @@ class Attribution:
     """
 
     def __init__(self, kb: KnowledgeBase, confirmed: set[str], renamed: Mapping[str, str] | None = None,
-                 libraries: set[str] | None = None, library_hits: list[SdkHit] | None = None) -> None:
+                 libraries: set[str] | None = None, library_hits: list[SdkHit] | None = None,
+                 aliases: Mapping[str, str] | None = None) -> None:
         self._kb = kb
+        self._aliases = dict(aliases or {})
+        """Ids of duplicate SDK rows merged into the one reported."""
         self._confirmed = confirmed
         self._renamed = dict(renamed or {})
         self._libraries = set(libraries or ())
@@ -59,7 +62,7 @@ class Attribution:
     def with_renamed(self, renamed: Mapping[str, str]) -> Attribution:
         """The same attribution, plus renamed packages (or classes) tied to SDKs by ``fingerprints``."""
         return Attribution(self._kb, self._confirmed, {**self._renamed, **renamed}, self._libraries,
-                           self.library_hits)
+                           self.library_hits, self._aliases)
 
     def holder(self, class_name: str) -> str:
         # SDK prefixes are package prefixes, so the answer is the same for a whole package,
@@ -74,7 +77,7 @@ class Attribution:
         if result is None and self._renamed:
             base = class_name.split("$", 1)[0]
             result = self._renamed.get(base) or self._renamed.get(package_of(base))
-        result = result or FIRST_PARTY
+        result = self._aliases.get(result, result) if result else FIRST_PARTY
         self._cache[class_name] = result
         return result
 
@@ -188,7 +191,9 @@ def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[
                     Evidence("manifest", mpath, f'application/meta-data[@android:name="{key}"]', _short(value))
                 )
         for comp in manifest.summary.components:
-            sdk = kb.sdk_for_component(comp.name)
+            sdk = _component_holder(kb, comp.name, present)
+            if sdk is not None and sdk in kb.libraries and sdk not in kb.sdks:
+                continue  # a library's component: the class-prefix pass has counted it
             if sdk is not None:
                 t = tallies[sdk]
                 t.matched_by.add("component")
@@ -221,6 +226,8 @@ def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[
                 sources=tuple(sorted({s.url for s in sdk.sources})),
             )
         )
+    hits, aliases = _merge_duplicates(kb, hits)
+    confirmed |= set(aliases)
     hits.sort(key=lambda h: h.id)
     library_hits = []
     for lib_id, t in sorted(lib_tallies.items()):
@@ -231,7 +238,83 @@ def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[
             matched_by=tuple(sorted(t.matched_by)), evidence=tuple(sorted(set(t.evidence), key=_ev_key)),
             sources=tuple(sorted({s.url for s in lib.sources})),
         ))
-    return hits, Attribution(kb, confirmed, libraries=present | set(lib_tallies), library_hits=library_hits)
+    return hits, Attribution(kb, confirmed, libraries=present | set(lib_tallies), library_hits=library_hits,
+                             aliases=aliases)
+
+
+def _component_holder(kb: KnowledgeBase, class_name: str, present: set[str]) -> str | None:
+    """The SDK (or library) a manifest component belongs to.
+
+    A component row names a class; when that class sits under another SDK's or a library's own
+    package prefix (Umeng Update's ``com.umeng.update.net.DownloadingService`` listed under Umeng
+    Push), the package says who wrote it, and wins.
+    """
+    listed = kb.sdk_for_component(class_name)
+    by_name = resolve_class(kb, class_name, present)
+    if listed is None or by_name is None or by_name == listed:
+        return listed or None
+    own = kb.sdks[listed].class_prefixes
+    if _match_length(class_name, own) > 0:
+        return listed
+    return by_name
+
+
+_IMPORT_ORDER = ("libradar.", "libchecker.", "exodus.")
+
+
+def _row_rank(sdk_id: str, classes: int) -> tuple[int, int, str]:
+    """Hand-curated rows first, then Exodus, LibChecker, LibRadar imports; then the larger hit."""
+    origin = next((i for i, p in enumerate(_IMPORT_ORDER) if sdk_id.startswith(p)), len(_IMPORT_ORDER))
+    return (-origin, -classes, sdk_id)
+
+
+def _normalised_name(name: str) -> str:
+    return "".join(ch for ch in name.lower().replace("sdk", "") if ch.isalnum())
+
+
+def _merge_duplicates(kb: KnowledgeBase, hits: list[SdkHit]) -> tuple[list[SdkHit], dict[str, str]]:
+    """One hit per SDK: rows of different imports naming the same SDK (same owner, same name once
+    "SDK", case and punctuation are set aside, or the same Exodus id) are merged into the row
+    ranked first by :func:`_row_rank`. Returns the hits and ``{merged id: kept id}``."""
+    parent = list(range(len(hits)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_by_key: dict[tuple[str, str], int] = {}
+    for i, hit in enumerate(hits):
+        sdk = kb.sdks[hit.id]
+        keys = [(sdk.owner, _normalised_name(sdk.name))]
+        if sdk.exodus_id:
+            keys.append(("exodus", str(sdk.exodus_id)))
+        for key in keys:
+            j = first_by_key.setdefault(key, i)
+            parent[root(i)] = root(j)
+    grouped: dict[int, list[SdkHit]] = {}
+    for i, hit in enumerate(hits):
+        grouped.setdefault(root(i), []).append(hit)
+    groups = grouped
+    out: list[SdkHit] = []
+    aliases: dict[str, str] = {}
+    for members in groups.values():
+        members.sort(key=lambda h: _row_rank(h.id, h.class_count))
+        keep = members[0]
+        if len(members) > 1:
+            evidence = sorted({e for m in members for e in m.evidence}, key=_ev_key)
+            keep = replace(
+                keep,
+                class_count=sum(m.class_count for m in members),
+                matched_by=tuple(sorted({x for m in members for x in m.matched_by})),
+                evidence=tuple(evidence[: MAX_CLASS_EVIDENCE * 2]),
+                sources=tuple(sorted({u for m in members for u in m.sources})),
+            )
+            for m in members[1:]:
+                aliases[m.id] = keep.id
+        out.append(keep)
+    return out, aliases
 
 
 def _short(value: str, n: int = 80) -> str:
