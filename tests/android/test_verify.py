@@ -158,3 +158,22 @@ def _only_unsigned_bytes_changed(data: bytearray) -> bool:
     (size,) = struct.unpack_from("<Q", original, magic - 8)
     start = magic + 16 - size - 8
     return all(start <= i < magic + 16 for i in changed)
+
+
+def test_signer_found_when_its_issuer_is_encoded_with_other_string_types() -> None:
+    from asn1crypto import cms
+    from asn1crypto import x509 as asn1_x509
+
+    from appvet.android.verify import _verify_pkcs7
+
+    with zipfile.ZipFile(BUILT / "plain.apk") as z:
+        block, sf = z.read("META-INF/US.RSA"), z.read("META-INF/US.SF")
+    info = cms.ContentInfo.load(block)
+    sid = info["content"]["signer_infos"][0]["sid"].chosen
+    # The same name, every attribute re-encoded as a UTF8String (jarsigner and keytool differ here).
+    sid["issuer"] = asn1_x509.Name.build(sid["issuer"].native, use_printable=False)
+    rebuilt = cms.ContentInfo.load(info.dump(force=True))
+    assert rebuilt["content"]["signer_infos"][0]["sid"].chosen["issuer"].dump() != \
+        cms.ContentInfo.load(block)["content"]["signer_infos"][0]["sid"].chosen["issuer"].dump()
+    der, problem = _verify_pkcs7(rebuilt.dump(), sf)
+    assert problem == "" and der is not None

@@ -662,10 +662,11 @@ def _verify_pkcs7(block: bytes, sf: bytes) -> tuple[bytes | None, str]:
         sid = si["sid"]
         if sid.name != "issuer_and_serial_number":
             return None, "PKCS#7 signer is not named by issuer and serial number"
-        issuer = sid.chosen["issuer"].dump()
+        issuer = sid.chosen["issuer"]
         serial = sid.chosen["serial_number"].native
-        cert = next((c for c in certs if c["tbs_certificate"]["issuer"].dump() == issuer
-                     and c["tbs_certificate"]["serial_number"].native == serial), None)
+        # Names compare as X.500 names (normalised), not as bytes: encoders differ in string types.
+        cert = next((c for c in certs if c["tbs_certificate"]["serial_number"].native == serial
+                     and c["tbs_certificate"]["issuer"].hashable == issuer.hashable), None)
         if cert is None:
             return None, "PKCS#7 signer's certificate is not in the signature block"
         der = cert.dump()
