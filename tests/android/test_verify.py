@@ -177,3 +177,14 @@ def test_signer_found_when_its_issuer_is_encoded_with_other_string_types() -> No
         cms.ContentInfo.load(block)["content"]["signer_infos"][0]["sid"].chosen["issuer"].dump()
     der, problem = _verify_pkcs7(rebuilt.dump(), sf)
     assert problem == "" and der is not None
+
+
+def test_bytes_between_central_directory_and_end_record_hide_the_block() -> None:
+    data = (BUILT / "plain.apk").read_bytes()
+    eocd = data.rfind(b"PK\x05\x06")
+    # Android (and apksig) then find no v2/v3 signature and fall back to v1, whose .SF says v2 and v3
+    # were made: the APK is refused.
+    result = verify(data[:eocd] + b"\0" * 16 + data[eocd:])
+    assert result.signers == []
+    assert any("not immediately followed" in note for note in result.unreadable)
+    assert {p.kind for p in result.problems} == {"stripped-scheme"}

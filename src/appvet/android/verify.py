@@ -54,6 +54,7 @@ from appvet.android.signing import (
     find_signing_block,
 )
 from appvet.errors import FormatError, InputError
+from appvet.ingest import zipread
 from appvet.model import Certificate
 
 CHUNK_SIZE = 1024 * 1024
@@ -84,7 +85,6 @@ _ALGORITHMS: dict[int, tuple[str, str, str]] = {
 _PREFERENCE = {"sha512": 0, "sha256": 1, "verity": 2}
 
 _U32 = struct.Struct("<I")
-_EOCD_SIG = b"PK\x05\x06"
 _V1_BLOCK = re.compile(r"^META-INF/([^/]+)\.(RSA|DSA|EC)$", re.IGNORECASE)
 _V1_SF = re.compile(r"^META-INF/([^/]+)\.SF$", re.IGNORECASE)
 _MANIFEST = "META-INF/MANIFEST.MF"
@@ -160,6 +160,9 @@ def verify_apk(
     try:
         block = find_signing_block(view, central_directory_offset)
         block_error = ""
+        if block and not _directory_meets_end_record(view, central_directory_offset):
+            # Android's lookup reports "no signature" when anything sits between the two.
+            block_error = "the central directory is not immediately followed by the end-of-central-directory record"
     except FormatError as exc:
         block, block_error = {}, exc.message
     block_signers: list[_Signer] = []
@@ -288,12 +291,21 @@ class _Sections:
         return self._cache[kind]
 
 
+def _directory_meets_end_record(view: memoryview, cd_offset: int) -> bool:
+    try:
+        eocd = _find_eocd(view, cd_offset)
+    except FormatError:
+        return False
+    (cd_size,) = struct.unpack_from("<I", view, eocd + 12)
+    return cd_offset + cd_size == eocd
+
+
 def _find_eocd(view: memoryview, cd_offset: int) -> int:
-    tail_from = max(cd_offset, len(view) - 22 - 0xFFFF)
-    pos = bytes(view[tail_from:]).rfind(_EOCD_SIG)
-    if pos < 0:
-        raise FormatError("no end-of-central-directory record after the central directory", file="APK")
-    return tail_from + pos
+    # The zip reader's rule (the record whose comment reaches the end of the file), as apksig's.
+    eocd = zipread._find_eocd(view, "APK")
+    if eocd < cd_offset:
+        raise FormatError("end-of-central-directory record before the central directory", file="APK")
+    return eocd
 
 
 def _chunked_digest(parts: Iterable[memoryview], kind: str) -> bytes:
