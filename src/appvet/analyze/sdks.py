@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -269,12 +270,16 @@ def _row_rank(sdk_id: str, classes: int) -> tuple[int, int, str]:
 
 
 def _normalised_name(name: str) -> str:
-    return "".join(ch for ch in name.lower().replace("sdk", "") if ch.isalnum())
+    """``Google Play services (base)`` and ``Google Play Service`` alike: no parenthesis, "SDK",
+    case, punctuation or final plural."""
+    text = re.sub(r"\([^)]*\)", "", name.lower()).replace("sdk", "")
+    key = "".join(ch for ch in text if ch.isalnum())
+    return key[:-1] if key.endswith("s") else key
 
 
 def _merge_duplicates(kb: KnowledgeBase, hits: list[SdkHit]) -> tuple[list[SdkHit], dict[str, str]]:
-    """One hit per SDK: rows of different imports naming the same SDK (same owner, same name once
-    "SDK", case and punctuation are set aside, or the same Exodus id) are merged into the row
+    """One hit per SDK: rows of different imports naming the same SDK (same owner and the same
+    :func:`_normalised_name`, or the same Exodus id) are merged into the row
     ranked first by :func:`_row_rank`. Returns the hits and ``{merged id: kept id}``."""
     parent = list(range(len(hits)))
 
