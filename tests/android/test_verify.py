@@ -188,3 +188,38 @@ def test_bytes_between_central_directory_and_end_record_hide_the_block() -> None
     assert result.signers == []
     assert any("not immediately followed" in note for note in result.unreadable)
     assert {p.kind for p in result.problems} == {"stripped-scheme"}
+
+
+def _signed_attrs_pkcs7(tagged: bool) -> tuple[bytes, bytes]:
+    """plain.apk's v1 block re-signed by the fixture key with signed attributes, as some signers write it."""
+    import hashlib
+
+    from asn1crypto import algos, cms
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key, _cert, _ = pkcs12.load_key_and_certificates(
+        (BUILT.parent / "keys" / "us.p12").read_bytes(), b"appvet-fixtures")
+    with zipfile.ZipFile(BUILT / "plain.apk") as z:
+        block, sf = z.read("META-INF/US.RSA"), z.read("META-INF/US.SF")
+    info = cms.ContentInfo.load(block)
+    si = info["content"]["signer_infos"][0]
+    si["digest_algorithm"] = algos.DigestAlgorithm({"algorithm": "sha256"})
+    si["signed_attrs"] = cms.CMSAttributes([
+        cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+        cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(sf).digest()]}),
+    ])
+    encoded = si["signed_attrs"].dump()
+    signed = encoded if tagged else b"\x31" + encoded[1:]
+    si["signature"] = key.sign(signed, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+    return cms.ContentInfo.load(info.dump(force=True)).dump(), sf
+
+
+@pytest.mark.parametrize("tagged", [False, True])
+def test_signed_attributes_verify_as_a_set_or_with_their_tag(tagged: bool) -> None:
+    from appvet.android.verify import _verify_pkcs7
+
+    block, sf = _signed_attrs_pkcs7(tagged)
+    assert _verify_pkcs7(block, sf)[1] == ""
+    assert "does not match" in _verify_pkcs7(block, sf + b"\r\n")[1]

@@ -688,13 +688,16 @@ def _verify_pkcs7(block: bytes, sf: bytes) -> tuple[bytes | None, str]:
         if not kind:
             return der, f"cannot verify: signature algorithm {oid} is not supported"
         hash_name = implied or digest_name
-        data = sf
+        candidates = [sf]
         attrs = si["signed_attrs"]
         if attrs.native is not None and len(attrs):
             wanted = next((a["values"][0].native for a in attrs if a["type"].native == "message_digest"), None)
             if wanted is None or hashlib.new(digest_name, sf).digest() != wanted:
                 return der, "PKCS#7 message digest does not match the .SF file"
-            data = b"\x31" + attrs.dump()[1:]
+            tagged = attrs.dump()
+            # CMS signs the attributes as a SET; some signers signed them with their [0] tag, which
+            # Android's verifier also accepts.
+            candidates = [b"\x31" + tagged[1:], tagged]
         salt = None
         if kind == "pss":
             params = si["signature_algorithm"]["parameters"]
@@ -706,5 +709,9 @@ def _verify_pkcs7(block: bytes, sf: bytes) -> tuple[bytes | None, str]:
         return None, f"malformed PKCS#7 signature: {str(exc).splitlines()[0][:120] if str(exc) else exc!r}"
     if hash_name not in ("sha1", "sha224", "sha256", "sha384", "sha512", "md5"):
         return der, f"cannot verify: digest algorithm {hash_name} is not supported"
-    problem = _check_signature(spki, kind, hash_name, signature, data, salt)
-    return der, (f"PKCS#7 signature over the .SF file does not verify ({problem})" if problem else "")
+    problem = ""
+    for data in candidates:
+        problem = _check_signature(spki, kind, hash_name, signature, data, salt)
+        if not problem:
+            return der, ""
+    return der, f"PKCS#7 signature over the .SF file does not verify ({problem})"
