@@ -89,3 +89,20 @@ def test_shipped_code_follows_the_library_only_when_it_is_present() -> None:
     kb = _kb(("microsoft.mappoint.",), ("org.osmdroid.",), ships=("microsoft.mappoint.",))
     assert resolve_class(kb, "microsoft.mappoint.TileSystem", {"oss"}) == "oss"
     assert resolve_class(kb, "microsoft.mappoint.TileSystem", set()) == "vendor"
+
+
+def test_sdk_namespace_inside_the_apps_own_package_is_first_party() -> None:
+    kb = _kb(("com.google.android.gms.ads.",), ("org.osmdroid.",))
+    name = "com.google.android.gms.ads.settings.AdsSettingsActivity"
+    # In an app that uses the SDK, the class is the SDK's ...
+    assert resolve_class(kb, name, set(), "com.example.app") == "vendor"
+    # ... in the app that owns the namespace (microG's com.google.android.gms), it is the app's own.
+    assert resolve_class(kb, name, set(), "com.google.android.gms") is None
+    # A sibling package that merely shares a prefix of the name is not inside the app.
+    assert resolve_class(kb, name, set(), "com.google.android.gm") == "vendor"
+
+
+def test_app_code_under_a_vendors_broad_prefix_is_first_party() -> None:
+    kb = _kb(("com.umeng.",), ("org.osmdroid.",))
+    assert resolve_class(kb, "com.umeng.demo.MainActivity", set(), "com.umeng.demo") is None
+    assert resolve_class(kb, "com.umeng.analytics.Agent", set(), "com.umeng.demo") == "vendor"

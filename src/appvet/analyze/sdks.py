@@ -49,8 +49,9 @@ class Attribution:
 
     def __init__(self, kb: KnowledgeBase, confirmed: set[str], renamed: Mapping[str, str] | None = None,
                  libraries: set[str] | None = None, library_hits: list[SdkHit] | None = None,
-                 aliases: Mapping[str, str] | None = None) -> None:
+                 aliases: Mapping[str, str] | None = None, app_package: str = "") -> None:
         self._kb = kb
+        self._app_package = app_package
         self._aliases = dict(aliases or {})
         """Ids of duplicate SDK rows merged into the one reported."""
         self._confirmed = confirmed
@@ -63,7 +64,7 @@ class Attribution:
     def with_renamed(self, renamed: Mapping[str, str]) -> Attribution:
         """The same attribution, plus renamed packages (or classes) tied to SDKs by ``fingerprints``."""
         return Attribution(self._kb, self._confirmed, {**self._renamed, **renamed}, self._libraries,
-                           self.library_hits, self._aliases)
+                           self.library_hits, self._aliases, self._app_package)
 
     def holder(self, class_name: str) -> str:
         # SDK prefixes are package prefixes, so the answer is the same for a whole package,
@@ -71,7 +72,7 @@ class Attribution:
         hit = self._cache.get(class_name)
         if hit is not None:
             return hit
-        result = resolve_class(self._kb, class_name, self._libraries)
+        result = resolve_class(self._kb, class_name, self._libraries, self._app_package)
         if result is None:
             weak = self._kb.weak_sdk_for_class(class_name)
             result = weak if weak in self._confirmed else None
@@ -111,23 +112,32 @@ def _match_length(class_name: str, prefixes: tuple[str, ...]) -> int:
     return best
 
 
-def resolve_class(kb: KnowledgeBase, class_name: str, present_libraries: set[str]) -> str | None:
+def resolve_class(kb: KnowledgeBase, class_name: str, present_libraries: set[str], app_package: str = "") -> str | None:
     """The SDK or library id holding a class by its name, or ``None``.
 
     The longer of the SDK's and the library's matching prefix wins; a tie goes to the library,
     whose prefixes name code published under them. A class that a present library ships inside it
-    belongs to that library whatever SDK claims its package.
+    belongs to that library whatever SDK claims its package. A class in the app's own package is
+    the app's own code whatever SDK prefix covers it (``com.google.android.gms.ads.`` in microG,
+    whose package is ``com.google.android.gms``; a vendor's broad ``com.umeng.`` over an app
+    ``com.umeng.demo``): the publisher of that namespace is the app's publisher.
     """
     shipped = kb.library_shipping(class_name)
     if shipped is not None and shipped in present_libraries:
         return shipped
     sdk = kb.sdk_for_class(class_name)
+    if sdk is not None and app_package and _inside_app(class_name, app_package):
+        sdk = None
     lib = kb.library_for_class(class_name)
     if sdk is None or lib is None:
         return sdk or lib
     sdk_len = _match_length(class_name, kb.sdks[sdk].class_prefixes)
     lib_len = _match_length(class_name, kb.libraries[lib].class_prefixes)
     return sdk if sdk_len > lib_len else lib
+
+
+def _inside_app(class_name: str, app_package: str) -> bool:
+    return class_name.startswith(app_package + ".")
 
 
 def owner_chain(kb: KnowledgeBase, entity_id: str, on: date | None = None) -> tuple[OwnerLink, ...]:
@@ -144,6 +154,7 @@ def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[
     lib_tallies: dict[str, _Tally] = defaultdict(_Tally)
     # Libraries present by their own package name first: what they ship under other names follows them.
     present: set[str] = set()
+    app_package = facts.manifest.package or "" if facts.manifest else ""
     for unit in facts.dex:
         for cls in unit.dex.classes():
             lib = kb.library_for_class(dotted(cls.descriptor))
@@ -152,7 +163,7 @@ def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[
     for unit in facts.dex:
         for cls in unit.dex.classes():
             name = dotted(cls.descriptor)
-            holder = resolve_class(kb, name, present)
+            holder = resolve_class(kb, name, present, app_package)
             if holder is not None:
                 is_library = holder in kb.libraries and holder not in kb.sdks
                 t = (lib_tallies if is_library else tallies)[holder]
@@ -192,7 +203,7 @@ def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[
                     Evidence("manifest", mpath, f'application/meta-data[@android:name="{key}"]', _short(value))
                 )
         for comp in manifest.summary.components:
-            sdk = _component_holder(kb, comp.name, present)
+            sdk = _component_holder(kb, comp.name, present, app_package)
             if sdk is not None and sdk in kb.libraries and sdk not in kb.sdks:
                 continue  # a library's component: the class-prefix pass has counted it
             if sdk is not None:
@@ -240,10 +251,10 @@ def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[
             sources=tuple(sorted({s.url for s in lib.sources})),
         ))
     return hits, Attribution(kb, confirmed, libraries=present | set(lib_tallies), library_hits=library_hits,
-                             aliases=aliases)
+                             aliases=aliases, app_package=app_package)
 
 
-def _component_holder(kb: KnowledgeBase, class_name: str, present: set[str]) -> str | None:
+def _component_holder(kb: KnowledgeBase, class_name: str, present: set[str], app_package: str) -> str | None:
     """The SDK (or library) a manifest component belongs to.
 
     A component row names a class; when that class sits under another SDK's or a library's own
@@ -251,7 +262,7 @@ def _component_holder(kb: KnowledgeBase, class_name: str, present: set[str]) -> 
     Push), the package says who wrote it, and wins.
     """
     listed = kb.sdk_for_component(class_name)
-    by_name = resolve_class(kb, class_name, present)
+    by_name = resolve_class(kb, class_name, present, app_package)
     if listed is None or by_name is None or by_name == listed:
         return listed or None
     own = kb.sdks[listed].class_prefixes
