@@ -53,7 +53,7 @@ class Certificate:
     """One signer certificate and the signature scheme(s) it was found in."""
 
     schemes: tuple[str, ...]
-    """Signature schemes carrying this certificate: ``v1``, ``v2``, ``v3``."""
+    """Signature schemes whose verified signature names this certificate: ``v1``, ``v2``, ``v3``, ``v3.1``."""
     subject: str
     issuer: str
     organisation: str | None
@@ -88,7 +88,10 @@ class App:
     """Number of archive entries read across all APKs."""
     signers: tuple[Certificate, ...]
     developer: tuple[OwnerLink, ...] = ()
-    """The signer's organisation matched to a KB entity, with its ownership chain; ``()`` when unknown."""
+    """The organisation of the signer Android verifies first, matched to a KB entity, with its ownership
+    chain; ``()`` when unknown or when no signature verified."""
+    verified_schemes: tuple[str, ...] = ()
+    """Signature schemes whose every signer verified (digests and signature), most preferred first."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,11 @@ class Capability:
     witness: tuple[str, ...] = ()
     """For ``reachable``: one shortest call path, ``entry: <why>`` first, then each method down to
     the one that calls the sensitive API, which comes last."""
+    holder_kind: str = "first-party"
+    """``first-party``, ``sdk`` (a vendor SDK), ``library`` (an open-source library, held by its
+    project) or ``manifest`` (a declared permission no code reference was found for)."""
+    note: str = ""
+    """Why the confidence is lower than the code alone suggests (a permission the app lacks)."""
 
 
 @dataclass(frozen=True)
@@ -283,6 +291,12 @@ class Finding:
     sdk: str | None = None
     entity: str | None = None
     fingerprint: str = ""
+    """Stable key of this finding, unique within a review; waivers and baselines name findings by it."""
+    holder: str | None = None
+    """Who holds the code the finding is about: an SDK id, a library id, ``first-party``; ``None``
+    when it is about the app as a whole (its manifest, archive or signature)."""
+    holder_kind: str = "app"
+    """``first-party``, ``sdk``, ``library`` or ``app``."""
 
 
 @dataclass(frozen=True)
@@ -347,6 +361,8 @@ class Review:
     """The date (ISO) at which ownership chains and ban-list status were evaluated."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per stage. Excluded from ``to_json(..., deterministic=True)``."""
+    libraries: tuple[SdkHit, ...] = ()
+    """Open-source libraries found (AndroidX, OkHttp, osmdroid, ...), held by their projects; not SDKs."""
 
 
 def fingerprint(*parts: str | None) -> str:

@@ -94,6 +94,8 @@ def review(
     if reach is not None:
         caps = reachability.upgrade_capabilities(facts, kb, attribution, reach, caps)
         sdk_hits = reachability.sdk_initialisation(attribution, reach, sdk_hits)
+    declared = [p.name for p in facts.manifest.summary.permissions] if facts.manifest else []
+    caps = capabilities.gate_by_permissions(kb, caps, declared)
     lap("reachability")
     native_methods = native.bind(facts, reach)
     found_behaviours = behaviours.merge(behaviours.find(facts, attribution, reach),
@@ -109,7 +111,8 @@ def review(
     eps = budget.cut_stage("endpoints", lambda: endpoints.find(
         facts, kb, attribution, Budget.start("endpoints", options.stage_seconds)), [], facts.skips)
     lap("endpoints")
-    found = findings.derive(facts, caps, sdk_hits, found_behaviours, code_flows, protections)
+    found = findings.derive(facts, caps, sdk_hits, found_behaviours, code_flows, protections,
+                            libraries=attribution.library_hits)
     lap("findings")
 
     m = facts.manifest
@@ -129,6 +132,7 @@ def review(
         entries=sum(len(p.archive.entries) for p in package.parts),
         signers=tuple(facts.certificates),
         developer=_developer(kb, facts, on),
+        verified_schemes=facts.verified_schemes,
     )
     result = Review(
         schema_version=SCHEMA_VERSION,
@@ -147,6 +151,7 @@ def review(
         bans=_bans(kb, m.package if m else None, m.label if m else None, on),
         review_date=on.isoformat(),
         timings=timings,
+        libraries=tuple(attribution.library_hits),
     )
     if traffic:
         say("traffic")
@@ -170,12 +175,15 @@ def _with_traffic(result: Review, kb: KnowledgeBase, captures: Sequence[str | os
 
 
 def _developer(kb: KnowledgeBase, facts: AppFacts, on: date) -> tuple[OwnerLink, ...]:
-    """The first signer whose organisation is a known entity, with that entity's ownership chain."""
-    for cert in facts.certificates:
-        entity = match_signer(kb, cert.organisation)
-        if entity:
-            return sdks.owner_chain(kb, entity, on)
-    return ()
+    """The entity of the signer Android verifies first (the newest scheme), with its ownership chain.
+
+    Only that signer counts: another certificate in the APK (a stray signature file, a signer of an
+    older scheme) does not name the developer, however well known its organisation is.
+    """
+    if not facts.certificates:
+        return ()
+    entity = match_signer(kb, facts.certificates[0].organisation)
+    return sdks.owner_chain(kb, entity, on) if entity else ()
 
 
 def _bans(kb: KnowledgeBase, package: str | None, label: str | None, on: date) -> tuple[BanHit, ...]:

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
+from collections.abc import Iterable
 
 from appvet.analyze.interface import AppFacts, DexUnit
 from appvet.analyze.sdks import Attribution, dotted
 from appvet.ingest.interface import Budget
 from appvet.kb import KnowledgeBase
 from appvet.model import Capability, Evidence
+
+# Categories that no code obtains without one of the category's permissions granted: Android
+# returns nothing (or throws) to an app that did not declare one. Other categories have
+# permission-free paths (ANDROID_ID, the advertising ID, media picked by the user, the package
+# list below API 30), so a missing permission says nothing about them.
+PERMISSION_GATED = frozenset({
+    "precise_location", "coarse_location", "camera", "microphone", "contacts_social_graph", "calendar",
+    "call_log", "sms", "health_sensors", "phone_number", "sim_identifiers",
+})
+# A fine-location grant also yields coarse location.
+_ALSO_GRANTS = {"coarse_location": ("android.permission.ACCESS_FINE_LOCATION",)}
+# The telephony identifiers (IMEI, MEID, subscriber id) need READ_PHONE_STATE; the category's other
+# members do not, so it is gated only when every API of the capability is one of these.
+_PHONE_STATE_APIS = ("Landroid/telephony/TelephonyManager;->", "Landroidx/core/telephony/TelephonyManagerCompat;->")
 
 MAX_EVIDENCE_PER_CAPABILITY = 12
 MANIFEST_HOLDER = "manifest"
@@ -95,6 +111,7 @@ def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution, budget: B
                 permissions=tuple(sorted(grants.get(cat, ()))),
                 confidence="present",
                 evidence=tuple(sorted(evidence, key=lambda e: (e.file, e.locator, e.excerpt))),
+                holder_kind=attribution.kind(holder),
             )
         )
     covered = {cat for cat, _ in acc}
@@ -107,7 +124,37 @@ def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution, budget: B
         )
         caps.append(
             Capability(cat, MANIFEST_HOLDER, facts.manifest.package or "" if facts.manifest else "", (),
-                       tuple(sorted(perms)), "present", evidence)
+                       tuple(sorted(perms)), "present", evidence, holder_kind=MANIFEST_HOLDER)
         )
     caps.sort(key=lambda c: (c.category, c.holder))
     return caps
+
+
+def required_permissions(kb: KnowledgeBase, cap: Capability) -> tuple[str, ...]:
+    """Permissions one of which the app must hold for ``cap`` to yield data; ``()`` when none is needed."""
+    if cap.category in PERMISSION_GATED:
+        info = kb.categories.get(cap.category)
+        perms = info.permissions if info else ()
+        return tuple(sorted({*perms, *_ALSO_GRANTS.get(cap.category, ())}))
+    if cap.category == "device_identifiers" and cap.apis and all(a.startswith(_PHONE_STATE_APIS) for a in cap.apis):
+        return ("android.permission.READ_PHONE_STATE", "android.permission.READ_PRIVILEGED_PHONE_STATE")
+    return ()
+
+
+def gate_by_permissions(kb: KnowledgeBase, caps: Iterable[Capability], declared: Iterable[str]) -> list[Capability]:
+    """Code whose data needs a permission the app does not declare cannot obtain it: such a
+    capability stays ``present`` (the code is there; a later version or another app sharing the
+    user id could grant it) but is never ``reachable``, and says why."""
+    held = set(declared)
+    out = []
+    for cap in caps:
+        needed = required_permissions(kb, cap) if cap.holder != MANIFEST_HOLDER else ()
+        if needed and not held.intersection(needed):
+            names = " or ".join(p.removeprefix("android.permission.") for p in needed)
+            note = (f"the app does not declare {names}: Android gives this data to no code in it, so the code "
+                    f"is present but cannot obtain it")
+            confidence = "present" if cap.confidence == "reachable" else cap.confidence
+            cap = dataclasses.replace(cap, confidence=confidence, note=note,
+                                      witness=() if confidence != cap.confidence else cap.witness)
+        out.append(cap)
+    return out

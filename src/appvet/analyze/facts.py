@@ -7,7 +7,6 @@ broken the input is refused with an InputError. Anything else that cannot be rea
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
@@ -17,13 +16,12 @@ from appvet.android.arsc import ResourceTable, parse_arsc
 from appvet.android.dex import parse_dex
 from appvet.android.elf import native_strings
 from appvet.android.manifest import read_manifest
-from appvet.android.signing import signer_certificates
+from appvet.android.verify import verify_apk
 from appvet.errors import FormatError, InputError, LimitExceeded
 from appvet.ingest.interface import ApkPart, Budget, InputPackage, Options
 from appvet.model import Skip
 
 _DEX_NAME = re.compile(r"^classes\d*\.dex$")
-_SIG_FILE = re.compile(r"^META-INF/[^/]+\.(RSA|DSA|EC)$", re.IGNORECASE)
 TEXT_SUFFIXES = (".json", ".xml", ".properties", ".js", ".txt", ".html", ".htm", ".cfg", ".conf", ".ini", ".yaml",
                  ".yml", ".plist")
 MAX_TEXT_FILE = 4 * 1024**2
@@ -112,20 +110,21 @@ def _read_assets(part: ApkPart, facts: AppFacts, budget: Budget) -> None:
 
 
 def _read_signers(part: ApkPart, facts: AppFacts) -> None:
-    v1 = {}
-    for name in part.archive.entries:
-        if _SIG_FILE.match(name):
-            try:
-                v1[name] = part.archive.read(name, max_size=16 * 1024**2)
-            except InputError as exc:
-                _skip(facts, f"{part.prefix}{name}", exc.message, "signing")
+    """Keep the signers Android would accept; everything else it ignores or refuses is a problem."""
+    archive = part.archive
+    min_sdk = facts.manifest.min_sdk if facts.manifest else None
     try:
-        facts.certificates = signer_certificates(v1, part.archive.data, part.archive.central_directory_offset)
+        result = verify_apk(archive.data, archive.central_directory_offset, archive.names(),
+                            lambda name: archive.read(name), int(min_sdk) if min_sdk and min_sdk.isdigit() else None,
+                            archive.file)
     except InputError as exc:
-        _skip(facts, f"{part.prefix}META-INF", exc.message, "signing")
-        # A broken APK Signing Block sends Android's verifier back to the v1 signature; so do we.
-        with contextlib.suppress(InputError):
-            facts.certificates = signer_certificates(v1, None, None)
+        _skip(facts, f"{part.prefix}META-INF", f"signatures not verified: {exc.message}", "signing")
+        return
+    for note in result.unreadable:
+        _skip(facts, f"{part.prefix}META-INF", note, "signing")
+    facts.certificates = result.signers
+    facts.verified_schemes = result.verified_schemes
+    facts.signature_problems = result.problems
 
 
 def gather(package: InputPackage, options: Options, progress: Progress | None = None) -> AppFacts:

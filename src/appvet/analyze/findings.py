@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 from appvet.analyze.interface import AppFacts
 from appvet.analyze.obfuscation import Protection
 from appvet.model import (
@@ -30,6 +33,8 @@ RULES: dict[str, str] = {
     "AV103": "Application data can be backed up",
     "AV104": "Cleartext network traffic allowed",
     "AV105": "Archive uses tricks that break analysers",
+    "AV106": "Signature file Android ignores or refuses",
+    "AV107": "Signed with the public Android debug key",
     "AV201": "Behaviour can change after review",
     "AV202": "Code shows a behaviour reviewers flag",
     "AV203": "Personal data can flow to where it leaves the device",
@@ -48,11 +53,37 @@ _MEDIUM_BEHAVIOURS = frozenset({
 
 def _finding(rule: str, severity: Severity, message: str, evidence: tuple[Evidence, ...], *, key: str,
              category: str | None = None, sdk: str | None = None, entity: str | None = None,
-             confidence: Confidence = "present") -> Finding:
+             confidence: Confidence = "present", holder: str | None = None, holder_kind: str = "app") -> Finding:
+    if sdk is not None and holder is None:
+        holder, holder_kind = sdk, "sdk"
     return Finding(
         rule=rule, severity=severity, title=RULES[rule], message=message, confidence=confidence,
         evidence=evidence, category=category, sdk=sdk, entity=entity, fingerprint=fingerprint(rule, key),
+        holder=holder, holder_kind=holder_kind,
     )
+
+
+class Holders:
+    """Names and kinds of the holders of code: SDKs, open-source libraries, first party."""
+
+    def __init__(self, sdks: Sequence[SdkHit], libraries: Sequence[SdkHit] = ()) -> None:
+        self.sdks = {s.id: s for s in sdks}
+        self.libraries = {lib.id: lib for lib in libraries}
+
+    def kind(self, holder: str) -> str:
+        if holder == FIRST_PARTY:
+            return FIRST_PARTY
+        return "library" if holder in self.libraries and holder not in self.sdks else "sdk"
+
+    def describe(self, holder: str) -> str:
+        if holder == FIRST_PARTY:
+            return "first-party code"
+        if self.kind(holder) == "library":
+            lib = self.libraries[holder]
+            owner = lib.owner_chain[0].name if lib.owner_chain else "owner unknown"
+            return f"open-source library {lib.name} ({owner})"
+        hit = self.sdks.get(holder)
+        return hit.name if hit else holder
 
 
 def sdk_data_access(caps: list[Capability], sdks: list[SdkHit]) -> list[Finding]:
@@ -71,6 +102,10 @@ def sdk_data_access(caps: list[Capability], sdks: list[SdkHit]) -> list[Finding]
                f"{f', ultimately {top.name}' if top and owner and top.entity != owner.entity else ''}"
                f" (jurisdictions of control: {control}).")
         severity: Severity = "medium" if cap.category in HIGH_SENSITIVITY else "low"
+        if cap.note:
+            # The code is there but Android gives it nothing without a permission the app lacks.
+            msg += f" Downgraded: {cap.note}."
+            severity = "info"
         out.append(_finding("AV101", severity, msg, cap.evidence, key=f"{cap.holder}|{cap.category}",
                             category=cap.category, sdk=cap.holder, entity=top.entity if top else None,
                             confidence=cap.confidence))
@@ -107,32 +142,69 @@ def archive_tricks(facts: AppFacts) -> list[Finding]:
     return [_finding("AV105", "low", msg, ev, key="archive-tricks")]
 
 
-def behaviour_findings(behaviours: list[Behaviour], sdks: list[SdkHit]) -> list[Finding]:
+def signature_findings(facts: AppFacts) -> list[Finding]:
+    """AV106 for stray, failing or stripped signatures; AV107 for the public debug key."""
+    out = []
+    prefix = facts.package.parts[0].prefix
+    for p in facts.signature_problems:
+        cert = p.certificate
+        evidence = [Evidence("certificate", f"{prefix}{p.file}", f"signature scheme {p.scheme}", p.detail)]
+        if cert is not None:
+            evidence.append(Evidence("certificate", f"{prefix}{p.file}", f"certificate sha256 {cert.sha256}",
+                                     cert.subject))
+        who = f" (certificate {cert.subject})" if cert is not None else ""
+        if p.kind == "debug-key":
+            out.append(_finding("AV107", "high", f"The APK is signed with the Android debug key{who}: its private "
+                                "key is public, so anyone can sign an update Android accepts as the same developer's.",
+                                tuple(evidence), key=f"debug-key|{cert.sha256 if cert else ''}"))
+            continue
+        if p.kind == "stray-signature-file":
+            message = (f"{p.file} is a v1 signature block with no .SF file{who}. Android ignores it; it is not a "
+                       "signer of this app and does not name its developer.")
+            severity: Severity = "medium"
+        elif p.refused:
+            message = f"{p.detail}{who}. Android refuses to install the APK; no signer of it is reported."
+            severity = "high"
+        else:
+            message = f"{p.detail}{who}. This signer is not reported."
+            severity = "medium" if p.kind != "unverifiable" else "low"
+        out.append(_finding("AV106", severity, message, tuple(evidence),
+                            key=f"{p.kind}|{p.scheme}|{p.file}|{cert.sha256 if cert else ''}"))
+    return out
+
+
+def behaviour_findings(behaviours: list[Behaviour], sdks: list[SdkHit],
+                       libraries: Sequence[SdkHit] = ()) -> list[Finding]:
     """AV201 for code that can change after review, AV202 for the other named behaviours."""
-    names = {s.id: s.name for s in sdks}
+    holders = Holders(sdks, libraries)
     out = []
     for b in behaviours:
         rule = "AV201" if b.changes_after_review else "AV202"
-        who = "first-party code" if b.holder == FIRST_PARTY else names.get(b.holder, b.holder)
+        who = holders.describe(b.holder)
+        kind = holders.kind(b.holder)
         apis = ", ".join(b.apis[:3]) + (" …" if len(b.apis) > 3 else "")
         how = "on a path from an entry point" if b.confidence == "reachable" else "present in code, no path found"
         severity: Severity = "medium" if rule == "AV201" or b.id in _MEDIUM_BEHAVIOURS else "low"
         out.append(Finding(
             rule=rule, severity=severity, title=RULES[rule], message=f"{b.title}: {who} ({b.holder_package}) "
             f"uses {apis}; {how}.", confidence=b.confidence, evidence=b.evidence,
-            sdk=None if b.holder == FIRST_PARTY else b.holder, fingerprint=fingerprint(rule, f"{b.id}|{b.holder}"),
+            sdk=b.holder if kind == "sdk" else None, fingerprint=fingerprint(rule, f"{b.id}|{b.holder}"),
+            holder=b.holder, holder_kind=kind,
         ))
     return out
 
 
-def flow_findings(flows: list[CodeFlow] | tuple[CodeFlow, ...], sdks: list[SdkHit]) -> list[Finding]:
+def flow_findings(flows: list[CodeFlow] | tuple[CodeFlow, ...], sdks: list[SdkHit],
+                  libraries: Sequence[SdkHit] = ()) -> list[Finding]:
     """AV203: one finding per flow; high when the value goes to the network or SMS from SDK code."""
-    names = {s.id: s.name for s in sdks}
+    known = Holders(sdks, libraries)
     out = []
     for f in flows:
         holders = list(dict.fromkeys(step.holder for step in f.steps))
-        third = [h for h in holders if h != FIRST_PARTY]
-        who = " -> ".join("first-party code" if h == FIRST_PARTY else names.get(h, h) for h in holders)
+        third = [h for h in holders if known.kind(h) == "sdk"]
+        who = " -> ".join(known.describe(h) for h in holders)
+        # The SDK moving the value answers for it; else the library, else the app's own code.
+        owner = third[0] if third else next((h for h in holders if known.kind(h) == "library"), FIRST_PARTY)
         severity: Severity = "high" if third and f.sink_kind in ("network", "sms") else "medium"
         if f.sink_kind == "log":
             severity = "low"
@@ -143,6 +215,7 @@ def flow_findings(flows: list[CodeFlow] | tuple[CodeFlow, ...], sdks: list[SdkHi
             evidence=f.evidence,
             category=f.category, sdk=third[0] if third else None,
             fingerprint=fingerprint("AV203", f.category, f.source, f.sink, f.steps[0].holder, f.steps[-1].holder),
+            holder=owner, holder_kind=known.kind(owner),
         ))
     return out
 
@@ -173,9 +246,37 @@ def protection_findings(protections: list[Protection] | tuple[Protection, ...]) 
 def derive(facts: AppFacts, caps: list[Capability], sdks: list[SdkHit],
            behaviours: list[Behaviour] | tuple[Behaviour, ...] = (),
            flows: list[CodeFlow] | tuple[CodeFlow, ...] = (),
-           protections: list[Protection] | tuple[Protection, ...] = ()) -> list[Finding]:
-    found = (sdk_data_access(caps, sdks) + manifest_flags(facts) + archive_tricks(facts)
-             + behaviour_findings(list(behaviours), sdks) + flow_findings(flows, sdks)
+           protections: list[Protection] | tuple[Protection, ...] = (),
+           libraries: Sequence[SdkHit] = ()) -> list[Finding]:
+    found = (sdk_data_access(caps, sdks) + manifest_flags(facts) + archive_tricks(facts) + signature_findings(facts)
+             + behaviour_findings(list(behaviours), sdks, libraries) + flow_findings(flows, sdks, libraries)
              + protection_findings(protections))
-    found.sort(key=lambda f: (f.rule, f.fingerprint))
-    return found
+    return unique_fingerprints(found)
+
+
+def unique_fingerprints(found: Sequence[Finding]) -> list[Finding]:
+    """Findings sorted by (rule, fingerprint), each fingerprint used once.
+
+    A fingerprint is built from the facts that identify a finding (rule, holder, category, ...).
+    When two different findings still share one (two flows of one category between the same
+    holders by different paths, say), each is re-keyed with its own evidence, which is the same on
+    every run, so fingerprints stay stable. Exact duplicates are reported once.
+    """
+    groups: dict[str, list[Finding]] = {}
+    for f in found:
+        groups.setdefault(f.fingerprint, []).append(f)
+    out: list[Finding] = []
+    for fp, members in groups.items():
+        distinct = list({_identity(f): f for f in members}.values())
+        if len(distinct) == 1:
+            out.append(distinct[0])
+            continue
+        for f in distinct:
+            parts = [fp, f.message, *(f"{e.kind}|{e.file}|{e.locator}|{e.excerpt}" for e in f.evidence)]
+            out.append(dataclasses.replace(f, fingerprint=fingerprint(*parts)))
+    out.sort(key=lambda f: (f.rule, f.fingerprint))
+    return out
+
+
+def _identity(f: Finding) -> tuple[object, ...]:
+    return (f.rule, f.message, f.evidence, f.category, f.holder)

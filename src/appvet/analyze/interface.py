@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from appvet.android.arsc import ResourceTable
 from appvet.android.dex import DexFile
 from appvet.android.manifest import Manifest
+from appvet.android.verify import SignatureProblem
 from appvet.ingest.interface import InputPackage
 from appvet.model import Certificate, Skip
 
@@ -47,5 +48,9 @@ class AppFacts:
     native: list[NativeLib] = field(default_factory=list)
     texts: list[TextFile] = field(default_factory=list)
     certificates: list[Certificate] = field(default_factory=list)
+    """Signers whose signature verified, in Android's order of precedence (v3.1, v3, v2, v1)."""
+    verified_schemes: tuple[str, ...] = ()
+    signature_problems: list[SignatureProblem] = field(default_factory=list)
+    """Signature files Android ignores or refuses (stray blocks, failed digests, stripped schemes)."""
     skips: list[Skip] = field(default_factory=list)
     oddities: list[str] = field(default_factory=list)

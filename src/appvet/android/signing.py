@@ -1,9 +1,9 @@
 """Who signed an APK: the signer certificates of the v1 (JAR), v2, v3 and v3.1 signature schemes.
 
-Nothing here verifies a signature, a digest or a certificate chain. A review reports *who claims to
-have signed* the app, which is what matters for attributing it to a publisher; whether the claim is
-cryptographically valid is the installer's business (``apksigner verify``). A tampered APK can
-therefore list a certificate here that would not pass verification.
+Nothing here verifies a signature or a digest: this module reads who *claims* to have signed. A
+tampered or spoofed APK can list a certificate here that Android ignores or refuses, so a review
+takes its signers from ``appvet.android.verify``, which checks each claim and keeps only the
+signers Android would accept.
 
 Formats, from the Android source documentation ("APK Signature Scheme v2" and "v3" on
 source.android.com):
@@ -210,6 +210,17 @@ class _Prefixed:
         """Every item up to the end of the buffer; each consumes at least 4 bytes, so this ends."""
         while self._pos < len(self._buf):
             yield self.take()
+
+    def remaining(self) -> int:
+        return len(self._buf) - self._pos
+
+    def u32(self) -> int:
+        """A bare uint32 (v3's SDK range fields are not length-prefixed)."""
+        if self.remaining() < 4:
+            raise FormatError(f"truncated {self._what} at {self._pos}", file=self._label)
+        (value,) = _U32.unpack_from(self._buf, self._pos)
+        self._pos += 4
+        return value
 
     def expect_end(self) -> None:
         if self._pos != len(self._buf):

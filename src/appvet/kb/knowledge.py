@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from appvet.kb.model import BanList, CountryList, DataCategoryInfo, Entity, JurisdictionProfile, Sdk, SensitiveApi
+from appvet.kb.model import (
+    BanList,
+    CountryList,
+    DataCategoryInfo,
+    Entity,
+    JurisdictionProfile,
+    Library,
+    Sdk,
+    SensitiveApi,
+)
 
 _MEMO_LIMIT = 400_000
 """Package-lookup memo entries kept before the memo is cleared, so memory stays bounded across apps."""
@@ -116,6 +125,7 @@ class KnowledgeBase:
         ban_lists: Mapping[str, BanList] | None = None,
         country_lists: Mapping[str, CountryList] | None = None,
         jurisdiction_profiles: Mapping[str, JurisdictionProfile] | None = None,
+        libraries: Mapping[str, Library] | None = None,
     ) -> None:
         self.version = version
         self.entities = dict(entities)
@@ -125,6 +135,8 @@ class KnowledgeBase:
         self.ban_lists = dict(ban_lists or {})
         self.country_lists = dict(country_lists or {})
         self.jurisdiction_profiles = dict(jurisdiction_profiles or {})
+        self.libraries = dict(libraries or {})
+        """Open-source libraries, held by their projects (see :class:`appvet.kb.model.Library`)."""
         self.origins: dict[str, str] = dict(origins or {})
         """``"<kind>:<id>"`` -> ``"<file>#<row>"`` of the row that was kept, for diagnostics."""
         self._compile()
@@ -154,6 +166,16 @@ class KnowledgeBase:
                 self._sdk_hosts[dom] = sdk.id
                 if sdk.owner is not None and sdk.owner in self.entities:
                     self._hosts[dom] = sdk.owner
+        self._lib_classes = _PrefixMatcher()
+        self._lib_ships = _PrefixMatcher()
+        self._lib_native: dict[str, str] = {}
+        for lib in self.libraries.values():
+            for prefix in lib.class_prefixes:
+                self._lib_classes.add(prefix, lib.id)
+            for prefix in lib.ships:
+                self._lib_ships.add(prefix, lib.id)
+            for name in lib.native_libs:
+                self._lib_native[name] = lib.id
         # A company's own domain list is a more direct ownership statement than an SDK's endpoint list.
         for ent in self.entities.values():
             for dom in ent.domains:
@@ -182,7 +204,7 @@ class KnowledgeBase:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         # Memos describe the last app looked at, not the knowledge base.
-        for name in ("_strong", "_weak"):
+        for name in ("_strong", "_weak", "_lib_classes", "_lib_ships"):
             matcher: _PrefixMatcher = state[name]
             state[name] = _PrefixMatcher(matcher.packages, matcher.classes)
         return state
@@ -236,6 +258,17 @@ class KnowledgeBase:
     def weak_sdk_for_class(self, dotted_class_name: str) -> str | None:
         """Same as :meth:`sdk_for_class` for prefixes too generic to count on their own."""
         return self._weak.lookup(dotted_class_name)
+
+    def library_for_class(self, dotted_class_name: str) -> str | None:
+        """Open-source library whose class prefix is the longest match for the class name."""
+        return self._lib_classes.lookup(dotted_class_name)
+
+    def library_shipping(self, dotted_class_name: str) -> str | None:
+        """Library that carries this class inside it under another project's name, if any."""
+        return self._lib_ships.lookup(dotted_class_name)
+
+    def library_for_native_lib(self, file_name: str) -> str | None:
+        return self._lib_native.get(file_name)
 
     def sdk_for_native_lib(self, file_name: str) -> str | None:
         base = file_name.rsplit("/", 1)[-1]

@@ -40,6 +40,7 @@ from appvet.kb.model import (
     Entity,
     JurisdictionProfile,
     LawFact,
+    Library,
     OwnershipChange,
     Sdk,
     SensitiveApi,
@@ -48,7 +49,8 @@ from appvet.model import Source
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SCHEMA_DIR = DATA_DIR / "schema"
-RUNTIME_KINDS = ("categories", "apis", "entities", "sdks", "ban-lists", "country-lists", "jurisdictions")
+RUNTIME_KINDS = ("categories", "apis", "entities", "sdks", "ban-lists", "country-lists", "jurisdictions",
+                 "libraries")
 BUILD_KINDS = ("exodus-owners",)
 _SUFFIXES = (".json", ".yaml", ".yml")
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -288,6 +290,19 @@ def _sdk(r: dict[str, Any]) -> Sdk:
     )
 
 
+def _library(r: dict[str, Any]) -> Library:
+    return Library(
+        id=r["id"],
+        name=r["name"],
+        owner=r["owner"],
+        licence=r["licence"],
+        class_prefixes=tuple(r.get("class_prefixes", ())),
+        native_libs=tuple(r.get("native_libs", ())),
+        ships=tuple(r.get("ships", ())),
+        sources=_sources(r["sources"]),
+    )
+
+
 def _category(r: dict[str, Any]) -> DataCategoryInfo:
     return DataCategoryInfo(
         id=r["id"],
@@ -392,7 +407,7 @@ def check_references(merged: dict[str, dict[str, Row]]) -> None:
         for controller in row.row.get("controllers", ()):
             if controller not in entities:
                 raise KnowledgeBaseError(f"{row.where}: controller {controller!r} is not an entity", file=row.file)
-    for row in merged["sdks"].values():
+    for row in [*merged["sdks"].values(), *merged["libraries"].values()]:
         owner = row.row.get("owner")
         if owner is not None and owner not in entities:
             raise KnowledgeBaseError(f"{row.where}: owner {owner!r} is not an entity", file=row.file)
@@ -429,6 +444,7 @@ def build(merged: dict[str, dict[str, Row]], data_hash: str) -> KnowledgeBase:
         ban_lists={k: _ban_list(r.row) for k, r in merged["ban-lists"].items()},
         country_lists={k: _country_list(r.row) for k, r in merged["country-lists"].items()},
         jurisdiction_profiles={k: _jurisdiction(r.row) for k, r in merged["jurisdictions"].items()},
+        libraries={k: _library(r.row) for k, r in merged["libraries"].items()},
     )
 
 

@@ -57,6 +57,24 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class Library:
+    """An open-source library: code the developer bundled, held by its project, not by a vendor's SDK."""
+
+    id: str
+    name: str
+    owner: str
+    """Entity id of the project, foundation or company that maintains it."""
+    licence: str
+    """SPDX identifier of its licence."""
+    class_prefixes: tuple[str, ...]
+    native_libs: tuple[str, ...]
+    ships: tuple[str, ...]
+    """Prefixes of code the library carries inside it under another name (osmdroid's
+    ``microsoft.mappoint.``): when the library is present, that code is the library's."""
+    sources: tuple[Source, ...]
+
+
+@dataclass(frozen=True)
 class Sdk:
     """A third-party library and how it is recognised."""
 

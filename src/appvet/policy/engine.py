@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from appvet.analyze.findings import unique_fingerprints
 from appvet.model import Evidence, Finding, Review, Verdict, fingerprint
 from appvet.policy.interface import (
     ACTION_DECISION,
@@ -83,7 +84,10 @@ def raw_findings(review: Review, policy: Policy, kb: Any, on: date) -> list[tupl
         for subject in builder.subjects(rule.subject):
             if rule.when.test(subject, ctx):
                 out.append((rule, rule_finding(policy, rule, subject)))
-    return out
+    # Waivers name findings by fingerprint, so no two findings of a review may share one.
+    rules = {id(f): r for r, f in out}
+    by_identity = {(f.rule, f.message, f.evidence): rules[id(f)] for _r, f in out}
+    return [(by_identity[(f.rule, f.message, f.evidence)], f) for f in unique_fingerprints([f for _r, f in out])]
 
 
 def _baseline_fingerprints(baseline: Review | None, policy: Policy, kb: Any, on: date) -> set[str]:

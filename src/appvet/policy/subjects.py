@@ -278,7 +278,7 @@ class SubjectBuilder:
             confidence: Confidence = "observed" if observed else "present"
             yield Subject(
                 kind="endpoint",
-                key=(ep.host.lower(),),
+                key=(ep.host.lower(), ep.value),  # one subject per URL, not per host
                 fields={
                     "host": ep.host.lower(), "domain": ep.domain, "kind": ep.kind, "owner": own.owner,
                     "owner_country": own.owner_country, "parent": own.parent, "parent_country": own.parent_country,

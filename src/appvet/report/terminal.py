@@ -38,9 +38,10 @@ def _header(review: Review) -> Text:
     if a.splits:
         t.append(f"bundle of {len(a.splits)} APKs: {', '.join(a.splits)}\n")
     for c in a.signers:
-        t.append(f"signed by {c.organisation or c.subject} (country {c.country or '?'}) [{'+'.join(c.schemes)}]\n")
+        t.append(f"signed by {c.organisation or c.subject} (country {c.country or '?'}) [{'+'.join(c.schemes)}, "
+                 "verified]\n")
     if not a.signers:
-        t.append("no signer certificate found\n", style="yellow")
+        t.append("no signature that Android would accept\n", style="yellow")
     if a.developer:
         t.append("developer: " + " → ".join(f"{x.name} ({x.country or '?'})" for x in a.developer) + "\n")
     for b in review.bans:
