@@ -120,6 +120,12 @@ def report_cmd(
 def _print_summary(s: dict) -> None:  # type: ignore[type-arg]
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from appvet.report.plain import clean
+
+    def add(table: Table, *cells: object) -> None:  # app names come from the apps: shown, never interpreted
+        table.add_row(*(Text(clean(c)) for c in cells))
 
     console = Console()
     console.print(f"[bold]{s['apps']} apps reviewed[/]; verdicts: "
@@ -129,19 +135,19 @@ def _print_summary(s: dict) -> None:  # type: ignore[type-arg]
     for col in ("SDK", "owner", "country", "control", "apps", "share"):
         t.add_column(col)
     for row in s["top_sdks"]:
-        t.add_row(row["name"], row["owner"] or "?", row["owner_country"] or "?", row["jurisdictions"],
-                  str(row["apps"]), f"{row['prevalence']:.0%}")
+        add(t, row["name"], row["owner"] or "?", row["owner_country"] or "?", row["jurisdictions"],
+            str(row["apps"]), f"{row['prevalence']:.0%}")
     console.print(t)
     c = Table(title="Data that code can send, by country (apps)")
     for col in ("country", "category", "apps"):
         c.add_column(col)
     for row in s["countries"]:
-        c.add_row(row["country"], row["category"], str(row["apps"]))
+        add(c, row["country"], row["category"], str(row["apps"]))
     console.print(c)
     if s["bans"]:
         b = Table(title="Apps on ban lists")
         for col in ("app", "list", "jurisdiction", "status"):
             b.add_column(col)
         for row in s["bans"]:
-            b.add_row(row["app"], row["name"], row["jurisdiction"], row["status"])
+            add(b, row["app"], row["name"], row["jurisdiction"], row["status"])
         console.print(b)

@@ -22,9 +22,34 @@ from sqlalchemy import Engine, func, select
 from appvet.errors import UsageError
 from appvet.fleet.store import apps, failures, latest_reviews, reviews
 from appvet.model import FIRST_PARTY
+from appvet.report.plain import clean
 
 FORMATS = ("json", "csv", "parquet")
 TABLES = ("apps", "sdk_hits", "capabilities", "endpoints", "findings", "bans", "transfers")
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "apps": ("sha256", "app", "package", "version_name", "label", "size", "decision", "policy", "kb", "review_date"),
+    "sdk_hits": ("sha256", "app", "sdk", "name", "owner", "owner_country", "jurisdictions"),
+    "capabilities": ("sha256", "app", "category", "holder", "confidence"),
+    "endpoints": ("sha256", "app", "host", "domain", "owner", "owner_country", "holder"),
+    "findings": ("sha256", "app", "rule", "severity", "category", "sdk", "fingerprint"),
+    "bans": ("sha256", "app", "list", "name", "jurisdiction", "status"),
+    "transfers": ("sha256", "app", "category", "country", "holder", "via"),
+    "failures": ("sha256", "path", "kind", "message"),
+    "verdicts": ("decision", "apps"),
+    "top_sdks": ("sdk", "name", "owner", "owner_country", "jurisdictions", "apps", "prevalence"),
+    "countries": ("country", "category", "apps"),
+}
+"""The columns of each exported table: a CSV file always starts with its header, even with no rows."""
+_FORMULA = ("=", "+", "-", "@")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell: control characters made visible, and text that a spreadsheet would run as
+    a formula (``=``, ``+``, ``-``, ``@``) kept as text with a leading apostrophe. Numbers stay numbers."""
+    if not isinstance(value, str):
+        return value
+    text = clean(value)
+    return "'" + text if text.startswith(_FORMULA) else text
 
 
 def _latest(engine: Engine) -> list[tuple[str, dict[str, Any]]]:
@@ -159,13 +184,16 @@ def export(engine: Engine, fmt: str, out: Path) -> list[Path]:
     written = []
     for name, rows in sorted(t.items()):
         path = out / f"{name}.{fmt}"
-        columns = list(rows[0]) if rows else []
+        columns = list(COLUMNS.get(name, ()))
+        columns += [k for k in dict.fromkeys(k for row in rows for k in row) if k not in columns]
         if fmt == "csv":
             with path.open("w", newline="", encoding="utf-8") as fh:
                 writer = csv.DictWriter(fh, fieldnames=columns)
                 writer.writeheader()
-                writer.writerows(rows)
-        else:
+                writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+        elif rows:
             pq.write_table(pa.Table.from_pylist(rows), path)
+        else:
+            pq.write_table(pa.table({c: pa.array([], pa.string()) for c in columns}), path)
         written.append(path)
     return written

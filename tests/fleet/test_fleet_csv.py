@@ -1,0 +1,41 @@
+"""CSV export of the fleet tables: a header on every file, and no live control characters or formulas."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from appvet.fleet import report
+
+
+def test_every_csv_has_its_header_even_without_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = {name: [] for name in report.COLUMNS}
+    rows["apps"] = [{"sha256": "ab" * 32, "app": "=HYPERLINK(\"http://evil\")", "package": "com.x",
+                     "version_name": "1", "label": "\x1b]0;owned\x07\x1b[2J", "size": 10, "decision": "none",
+                     "policy": "", "kb": "1", "review_date": "2026-01-01"}]
+    monkeypatch.setattr(report, "tables", lambda engine: rows)
+    written = report.export(None, "csv", tmp_path)  # type: ignore[arg-type]
+    assert {p.stem for p in written} == set(report.COLUMNS)
+    for path in written:
+        with path.open(newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh))
+        assert tuple(header) == report.COLUMNS[path.stem], path.name
+    text = (tmp_path / "apps.csv").read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\x07" not in text
+    row = next(csv.DictReader((tmp_path / "apps.csv").open(encoding="utf-8")))
+    assert row["label"] == "\\x1b]0;owned\\x07\\x1b[2J"
+    assert row["app"].startswith("'=")
+    assert row["size"] == "10"
+
+
+def test_table_columns_match_what_the_report_builds() -> None:
+    """Every column name the exporter declares is one that :func:`report.tables` fills."""
+    import inspect
+
+    source = inspect.getsource(report.tables) + inspect.getsource(report.transfers) + inspect.getsource(
+        report._summarise) + inspect.getsource(report._open_failures)
+    for name, columns in report.COLUMNS.items():
+        for col in columns:
+            assert f'"{col}"' in source, (name, col)
