@@ -215,3 +215,11 @@ def test_policy_reasons_in_the_terminal_summary() -> None:
     for fp in data["verdict"]["reasons"]:
         assert f"fingerprint {fp}" in text
     assert "fail: FA001" in text and "SDK Pangle SDK; owner ByteDance Ltd.; country CN" in text
+
+
+def test_kb_stats_is_a_table_and_json_on_request() -> None:
+    text = run("kb", "stats").stdout
+    assert "┃ rows" in text and "┃ country" in text and "┃ share of rows" in text
+    assert "{'" not in text  # no Python dict reprs
+    data = json.loads(run("kb", "stats", "-f", "json").stdout)
+    assert f"{data['counts']['sdks']:,}" in text

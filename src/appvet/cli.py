@@ -12,7 +12,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -324,8 +324,39 @@ def kb_stats(fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.tex
     if fmt is Format.json:
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
     else:
-        for key, value in sorted(data.items()):
-            typer.echo(f"{key}: {value}")
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=100)
+        for table in _stats_tables(data):
+            out.print(table)
+
+
+def _stats_tables(data: dict) -> list:  # type: ignore[type-arg]
+    """``kb stats`` for a person: one table of counts, one of coverage, one of SDKs by country."""
+    from rich.table import Table
+
+    def words(key: str) -> str:
+        return key.replace("_", " ")
+
+    counts = Table(title=f"Knowledge base {data.get('version', '')}")
+    counts.add_column("rows")
+    counts.add_column("count", justify="right")
+    for key, value in data.get("counts", {}).items():
+        counts.add_row(words(key), f"{value:,}")
+    for key, value in data.get("signatures", {}).items():
+        counts.add_row(f"signatures: {words(key)}", f"{value:,}")
+    coverage = Table(title="Coverage")
+    coverage.add_column("share of rows")
+    coverage.add_column("", justify="right")
+    for key, value in sorted(data.items()):
+        if isinstance(value, float):
+            coverage.add_row(words(key), f"{value:.1%}")
+    countries = Table(title="SDKs by country of the ultimate parent")
+    countries.add_column("country")
+    countries.add_column("SDKs", justify="right")
+    for country, n in sorted(data.get("sdks_by_ultimate_parent_country", {}).items(), key=lambda kv: (-kv[1], kv[0])):
+        countries.add_row(country, str(n))
+    return [counts, coverage, countries]
 
 
 @kb_app.command("validate")
@@ -508,9 +539,44 @@ def version() -> None:
     typer.echo(__version__)
 
 
+METAVARS = {
+    "--kb": "DIR", "--policy": "NAME|FILE", "--output": "FILE", "--waivers": "FILE", "--baseline": "REVIEW.json",
+    "--traffic": "CAPTURE", "--device": "PROFILE.yaml", "--geoip": "DB.mmdb", "--max-total-size": "BYTES",
+    "--max-entries": "N", "--max-ratio": "N", "--stage-seconds": "SECONDS", "--date": "YYYY-MM-DD",
+    "--max-memory": "SIZE", "--store": "URL", "--scheduler": "ADDRESS", "--workers": "N", "--timeout": "SECONDS",
+    "--top": "N", "--out": "DIR", "--format": None,
+}
+"""Value names shown by --help, instead of Python types (``<list[Path]>``, ``<str>``, ``<%Y-%m-%d>``)."""
+_PLAIN_TYPES = {"int": "N", "float": "NUMBER", "Path": "PATH", "list[Path]": "PATH", "str": "TEXT",
+                "list[str]": "TEXT", "datetime": "YYYY-MM-DD"}
+
+
+def plain_metavars(command: Any) -> Any:
+    """Give every option and argument of ``command`` (and its subcommands) a plain value name.
+
+    Duck-typed: Typer builds its commands on its own copy of click's classes."""
+    for param in command.params:
+        kind = getattr(param, "param_type_name", "")
+        if kind == "option":
+            bare = param.bare_type() if hasattr(param, "bare_type") else ""
+            if bare == "bool" or getattr(param, "is_flag", False):
+                param.metavar = ""
+            elif param.metavar is None:
+                name = next((o for o in param.opts if o.startswith("--")), "")
+                if METAVARS.get(name):
+                    param.metavar = METAVARS[name]
+                elif bare in _PLAIN_TYPES:
+                    param.metavar = _PLAIN_TYPES[bare]
+        elif kind == "argument" and param.metavar is None:
+            param.metavar = (param.name or "value").upper() + ("..." if param.nargs != 1 else "")
+    for sub in getattr(command, "commands", {}).values():
+        plain_metavars(sub)
+    return command
+
+
 def main() -> None:
     try:
-        app()
+        plain_metavars(typer.main.get_command(app))()
     except KeyboardInterrupt:
         stderr.print("appvet: interrupted")
         sys.exit(130)

@@ -1,6 +1,6 @@
 """``appvet fleet``: review many apps into a store, and report on the store.
 
-    appvet fleet [run] INPUT... [--store URL] [--scheduler ADDR] [--workers N] [--policy P]
+    appvet fleet [run] INPUT... [--store URL] [--scheduler ADDR] [--workers N] [--policy P] [--date D]
     appvet fleet report [--store URL] [--format text|json|csv|parquet] [--output PATH]
 
 ``fleet_app`` is a Typer app; the main CLI mounts it with ``app.add_typer(fleet_app, name="fleet")``.
@@ -56,23 +56,36 @@ def run_cmd(
                                                 "(default: one per CPU).")] = None,
     policy: Annotated[str | None, typer.Option("--policy", "-p", help="Policy name or YAML file.")] = None,
     kb: Annotated[list[Path] | None, typer.Option("--kb", help="KB overlay directory (repeatable).")] = None,
-    on: Annotated[str | None, typer.Option("--on", help="Review date YYYY-MM-DD (default: today).")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="Evaluate ownership and ban lists as of this day, "
+                                           "YYYY-MM-DD (default: today).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per app before it is killed.")] = 600.0,
-    memory: Annotated[int, typer.Option("--memory", min=0, help="Memory cap per app in MiB (0: none).")] = 4096,
+    max_memory: Annotated[str | None, typer.Option("--max-memory", help="Memory ceiling per app, e.g. 4G "
+                                                   "(0: none; default 4G).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    old_on: Annotated[str | None, typer.Option("--on", hidden=True)] = None,
+    old_memory: Annotated[int | None, typer.Option("--memory", min=0, hidden=True)] = None,
 ) -> None:
     """Review every app not yet in the store; re-evaluate stored reviews for a new policy."""
+    from appvet.budget import parse_size
     from appvet.errors import UsageError
     from appvet.fleet.engine import FleetOptions, run_fleet
     from appvet.fleet.progress import RichProgress
     from appvet.fleet.task import Limits
 
+    on = on or old_on  # --on and --memory (MiB) are the earlier names of --date and --max-memory
     try:
         day = date.fromisoformat(on) if on else None
     except ValueError:
-        raise _fail(UsageError(f"--on: not a date: {on!r}")) from None
+        raise _fail(UsageError(f"--date: not a date (YYYY-MM-DD): {on!r}")) from None
+    try:
+        if max_memory is not None:
+            memory_bytes = 0 if max_memory.strip() == "0" else parse_size(max_memory)
+        else:
+            memory_bytes = (4096 if old_memory is None else old_memory) * 1024**2
+    except AppvetError as exc:
+        raise _fail(exc) from None
     options = FleetOptions(store=store, scheduler=scheduler, workers=workers, policy=policy,
-                           kb=tuple(kb or ()), on=day, limits=Limits(seconds=timeout, memory=memory * 1024**2))
+                           kb=tuple(kb or ()), on=day, limits=Limits(seconds=timeout, memory=memory_bytes))
     try:
         if quiet:
             summary = run_fleet(inputs, options)
