@@ -43,24 +43,26 @@ _LABEL = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
 _HOSTNAME = re.compile(rf"^(?=.{{4,253}}$)(?:{_LABEL}\.)+[a-z][a-z0-9-]{{0,62}}$")
 _HOST_PORT = re.compile(r"^([a-z0-9.-]+):(\d{1,5})$")
 
-# Top-level domains that host names in apps actually use. A bare dotted name ending in another
-# TLD (.android, .build, .icu, .name, .ads ...) is far more often a Java package, class or
-# property name than a host, so such a name counts only when code uses it as a host or the KB
-# knows its domain. Every two-letter country code counts too.
+# Top-level domains that host names in apps mostly use. A bare dotted name ending in another TLD
+# (.android, .build, .icu, .name, .ads, .center, .media ...) is far more often a Java package, class,
+# intent action or property name than a host, so such a name counts only when code uses it as a host
+# or the KB knows its domain. Every two-letter country code counts too.
 COMMON_TLDS = frozenset({
     "com", "net", "org", "info", "biz", "gov", "edu", "mil", "int", "mobi", "asia", "pro", "xyz", "top",
-    "site", "online", "cloud", "tech", "store", "shop", "club", "live", "life", "world", "link", "vip", "fun",
-    "ltd", "group", "global", "network", "services", "media", "news", "email", "games", "space", "center",
-    "systems", "digital", "tools", "software", "solutions", "company", "agency", "today", "work",
 })
+# First labels of Java package names. A bare name that starts with one is a package, class, intent
+# action or account type ("com.google", "com.google.cast.media"), whatever code does with it.
+JAVA_ROOTS = frozenset({"com", "org", "net", "android", "androidx", "java", "javax", "kotlin", "kotlinx",
+                        "dalvik", "libcore", "sun", "junit"})
 
 # Classes whose methods take a host name or URL: a string loaded by code that calls one of them is
 # used where a host is used (URL and socket classes, WebView, DNS, the common HTTP clients).
+# android.net.Uri is left out: it parses content:, market: and intent URIs as often, next to package names.
 HOST_API_CLASSES = frozenset({
     "Ljava/net/URL;", "Ljava/net/URI;", "Ljava/net/InetAddress;", "Ljava/net/Inet4Address;",
     "Ljava/net/Inet6Address;", "Ljava/net/InetSocketAddress;", "Ljava/net/Socket;", "Ljavax/net/SocketFactory;",
     "Ljavax/net/ssl/SSLSocketFactory;", "Ljava/net/HttpURLConnection;", "Ljava/net/DatagramSocket;",
-    "Landroid/net/Uri;", "Landroid/net/Uri$Builder;", "Landroid/webkit/WebView;", "Landroid/net/DnsResolver;",
+    "Landroid/webkit/WebView;", "Landroid/net/DnsResolver;",
     "Landroid/net/Network;", "Lokhttp3/HttpUrl;", "Lokhttp3/HttpUrl$Builder;", "Lokhttp3/HttpUrl$Companion;",
     "Lokhttp3/Request$Builder;", "Lokhttp3/CertificatePinner$Builder;", "Lretrofit2/Retrofit$Builder;",
     "Lcom/android/volley/toolbox/StringRequest;", "Lcom/android/volley/toolbox/JsonObjectRequest;",
@@ -152,7 +154,11 @@ class HostRules:
         self._known: dict[str, bool] = {}
 
     def keep(self, c: Candidate, host_use: bool) -> bool:
-        if not c.bare or host_use:
+        if not c.bare:
+            return True
+        if c.kind == "host" and c.host.split(".", 1)[0] in JAVA_ROOTS:
+            return False
+        if host_use:
             return True
         if c.kind == "ip":
             return False
