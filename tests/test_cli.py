@@ -223,3 +223,22 @@ def test_kb_stats_is_a_table_and_json_on_request() -> None:
     assert "{'" not in text  # no Python dict reprs
     data = json.loads(run("kb", "stats", "-f", "json").stdout)
     assert f"{data['counts']['sdks']:,}" in text
+
+
+def test_an_unexpected_error_anywhere_is_exit_3_in_one_line() -> None:
+    har = Path(__file__).parent / "fixtures" / "traffic" / "flows.har"
+    code = ("import sys; sys.argv = ['appvet', 'traffic', sys.argv[1]]\n"
+            "import appvet.report.terminal as t\n"
+            "def boom(*a, **k): raise RuntimeError('boom')\n"
+            "t.flows_table = boom\n"
+            "from appvet.cli import main; main()\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(har)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.strip().splitlines() == ["appvet: error: internal error: RuntimeError: boom "
+                                                "(re-run with --verbose and report it)"]
+
+
+def test_a_closed_pipe_is_not_an_error() -> None:
+    proc = subprocess.run(f"{sys.executable} -m appvet.cli review {BUILT / 'multisdk.apk'} | head -1",
+                          shell=True, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

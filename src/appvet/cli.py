@@ -6,6 +6,7 @@ Exit codes: 0 review done and policy passed (or no policy), 1 policy failed, 2 b
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
@@ -574,12 +575,29 @@ def plain_metavars(command: Any) -> Any:
     return command
 
 
+EXIT_INTERRUPTED = 130
+
+
 def main() -> None:
+    """Run the CLI; whatever escapes a command still ends as one line and a documented exit code."""
     try:
-        plain_metavars(typer.main.get_command(app))()
+        plain_metavars(typer.main.get_command(app))(standalone_mode=True)
     except KeyboardInterrupt:
-        stderr.print("appvet: interrupted")
-        sys.exit(130)
+        sys.stderr.write("appvet: interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (``appvet ... | head``): not an error of appvet's; say nothing more.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except AppvetError as exc:
+        _say_error(exc.diagnostics())
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # never a traceback, and never exit 1, which means "policy failed"
+        if "--verbose" in sys.argv:
+            raise
+        _say_error(f"internal error: {type(exc).__name__}: {exc} (re-run with --verbose and report it)")
+        sys.exit(EXIT_INTERNAL)
 
 
 _register_groups()
