@@ -73,3 +73,24 @@ def test_clean_leaves_no_control_character(s: str) -> None:
     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or 0x202A <= ord(c) <= 0x202E for c in out)
     if s.isprintable() and not any(0x2000 <= ord(c) <= 0x206F or c == "\ufeff" for c in s):
         assert out == s
+
+
+def test_skip_summary_names_what_was_bounded_with_plurals() -> None:
+    from appvet.model import Skip
+
+    base = sample()
+    one = dataclasses.replace(base, skips=(Skip("data flows", "stopped after 849 methods (work bound)", "flows"),))
+    text = " ".join(_plain(one).split())
+    assert "1 part of the review was not read or stopped at a bound (flows: 1)" in text
+    assert "data flows: stopped after 849 methods (work bound)" in text
+    many = dataclasses.replace(base, skips=tuple(Skip(f"lib/x{i}.so", "not an ELF file", "native")
+                                                 for i in range(12)))
+    text = " ".join(_plain(many).split())
+    assert "12 parts of the review were not read or stopped at a bound (native: 12)" in text
+    assert "4 more under 'skips'" in text
+
+
+def _plain(review) -> str:  # type: ignore[no-untyped-def]
+    console = Console(record=True, width=200, file=io.StringIO())
+    terminal.print_summary(review, console)
+    return console.export_text()

@@ -124,7 +124,7 @@ def _endpoint_table(review: Review) -> Table:
     hosts: dict[str, list] = defaultdict(list)
     for e in review.endpoints:
         hosts[e.host].append(e)
-    table = Table(title=f"Endpoints ({len(hosts)} hosts)")
+    table = Table(title=f"Endpoints ({plural(len(hosts), 'host')})")
     table.add_column("host")
     table.add_column("owner")
     table.add_column("country")
@@ -136,7 +136,7 @@ def _endpoint_table(review: Review) -> Table:
         holders = sorted({x.holder for x in eps if x.holder})
         _row(table, host, e.owner or "", e.owner_country or "", ", ".join(holders or where))
     if len(rows) > MAX_ENDPOINT_ROWS:
-        table.caption = f"{len(rows) - MAX_ENDPOINT_ROWS} more hosts in the JSON report"
+        table.caption = f"{plural(len(rows) - MAX_ENDPOINT_ROWS, 'more host')} in the JSON report"
     return table
 
 
@@ -154,7 +154,7 @@ def _behaviour_table(review: Review) -> Table:
 
 def flows_table(flows: Sequence[Flow], limit: int = 60) -> Table:
     """Observed requests: recipient, its owner and countries, and the personal data found in each."""
-    table = Table(title=f"Observed traffic ({len(flows)} requests/connections)")
+    table = Table(title=f"Observed traffic ({plural(len(flows), 'request or connection', 'requests and connections')})")
     table.add_column("#", justify="right")
     table.add_column("destination")
     table.add_column("owner (country)")
@@ -181,7 +181,7 @@ def render(review: Review) -> Group:
         parts.append(_t(f"data flow ({f.confidence}): {f.category} → {f.sink.rsplit('/', 1)[-1]} ({f.sink_kind}) "
                           f"via {holders}"))
     if len(review.code_flows) > MAX_FLOW_LINES:
-        parts.append(Text(f"{len(review.code_flows) - MAX_FLOW_LINES} more data flows in the JSON report"))
+        parts.append(Text(f"{plural(len(review.code_flows) - MAX_FLOW_LINES, 'more data flow')} in the JSON report"))
     if review.traffic is not None:
         parts.append(flows_table(review.traffic.flows))
         if review.traffic.unexpected:
