@@ -242,3 +242,13 @@ def test_a_closed_pipe_is_not_an_error() -> None:
     proc = subprocess.run(f"{sys.executable} -m appvet.cli review {BUILT / 'multisdk.apk'} | head -1",
                           shell=True, capture_output=True, text=True, timeout=120)
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_a_broken_overlay_kb_is_bad_input(tmp_path: Path) -> None:
+    overlay = tmp_path / "our-kb"
+    overlay.mkdir()
+    (overlay / "sdks.yaml").write_text("kind: sdks\nrows: 3\n")
+    proc = run("review", str(BUILT / "plain.apk"), "--kb", str(overlay))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f'appvet: error: {overlay}/sdks.yaml: "rows" must be a list'
+    assert run("review", str(BUILT / "plain.apk"), "--kb", str(tmp_path / "missing")).returncode == 2

@@ -105,9 +105,16 @@ def _write_atomic(path: Path, text: str, inputs: tuple[Path | None, ...] = ()) -
 
 
 def _load_kb(kb: list[Path] | None):  # type: ignore[no-untyped-def]
+    from appvet.errors import InputError, KnowledgeBaseError
     from appvet.kb import load_kb
 
-    return load_kb(tuple(kb or ()))
+    try:
+        return load_kb(tuple(kb or ()))
+    except KnowledgeBaseError as exc:
+        # A broken overlay is the user's input (exit 2); a broken packaged KB stays an internal error.
+        if exc.file and any(exc.file == str(d) or exc.file.startswith(f"{d}/") for d in kb or ()):
+            raise InputError(exc.message, file=exc.file) from None
+        raise
 
 
 @app.command("review")
