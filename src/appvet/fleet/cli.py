@@ -41,7 +41,9 @@ StoreOpt = Annotated[str, typer.Option("--store", help="SQLAlchemy URL: sqlite:/
 
 
 def _fail(exc: AppvetError) -> typer.Exit:
-    typer.echo(f"appvet fleet: {exc.diagnostics()}", err=True)
+    from appvet.report.plain import clean
+
+    typer.echo(f"appvet fleet: {clean(exc.diagnostics())}", err=True)
     return typer.Exit(exc.exit_code)
 
 
