@@ -94,3 +94,13 @@ def _plain(review) -> str:  # type: ignore[no-untyped-def]
     console = Console(record=True, width=200, file=io.StringIO())
     terminal.print_summary(review, console)
     return console.export_text()
+
+
+def test_every_human_report_says_as_of_which_day() -> None:
+    from appvet.report.html import render_html
+
+    r = sample()
+    phrase = f"{r.review_date} (ownership and ban lists as of this day)"
+    assert phrase in render_markdown(r)
+    assert phrase in render_html(r)
+    assert f"ownership and ban lists as of {r.review_date}" in _plain(r)

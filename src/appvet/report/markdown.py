@@ -83,7 +83,8 @@ def _header(r: Review) -> list[str]:
     ]
     if a.developer:
         out.append("- developer: " + " → ".join(f"{md(x.name)} ({md(x.country or '?')})" for x in a.developer))
-    out.append(f"- reviewed: {md(r.review_date or 'date not recorded')}; versions: "
+    when = f"{md(r.review_date)} (ownership and ban lists as of this day)" if r.review_date else "date not recorded"
+    out.append(f"- reviewed: {when}; versions: "
                + ", ".join(f"{md(k)} {code(v)}" for k, v in sorted(r.versions.items())))
     return out
 
