@@ -39,3 +39,17 @@ def test_table_columns_match_what_the_report_builds() -> None:
     for name, columns in report.COLUMNS.items():
         for col in columns:
             assert f'"{col}"' in source, (name, col)
+
+
+def test_unwritable_export_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from appvet.errors import UsageError
+
+    monkeypatch.setattr(report, "tables", lambda engine: {"apps": []})
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    with pytest.raises(UsageError, match="into a folder"):
+        report.export(None, "csv", afile)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="does not exist"):
+        report.export(None, "json", tmp_path / "none" / "x.json")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="is a directory"):
+        report.export(None, "json", tmp_path)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ same holder's code names. That is what the app *can* do by its code, not an obse
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -172,14 +173,24 @@ def export(engine: Engine, fmt: str, out: Path) -> list[Path]:
         raise UsageError(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
     t = tables(engine)
     if fmt == "json":
-        out.write_text(json.dumps(t, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
+        from appvet.report.output import write_report
+
+        write_report(out, json.dumps(t, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         return [out]
+    if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise UsageError("parquet export needs pyarrow: pip install 'appvet[fleet-parquet]'")
+    try:
+        return _write_tables(t, fmt, out)
+    except OSError as exc:
+        raise UsageError(f"cannot write the export: {exc.strerror or exc}", file=str(exc.filename or out)) from None
+
+
+def _write_tables(t: dict[str, list[dict[str, Any]]], fmt: str, out: Path) -> list[Path]:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--format {fmt} writes one file per table into a folder; this is a file", file=str(out))
     if fmt == "parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError as exc:
-            raise UsageError("parquet export needs pyarrow: pip install 'appvet[fleet-parquet]'") from exc
+        import pyarrow as pa
+        import pyarrow.parquet as pq
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, rows in sorted(t.items()):
