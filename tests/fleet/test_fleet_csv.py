@@ -53,3 +53,14 @@ def test_unwritable_export_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.
         report.export(None, "json", tmp_path / "none" / "x.json")  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="is a directory"):
         report.export(None, "json", tmp_path)  # type: ignore[arg-type]
+
+
+def test_json_export_never_overwrites_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from appvet.errors import UsageError
+
+    monkeypatch.setattr(report, "tables", lambda engine: {"apps": []})
+    store = tmp_path / "fleet.db"
+    store.write_bytes(b"SQLite format 3\x00")
+    with pytest.raises(UsageError, match="is the input"):
+        report.export(None, "json", store, (store,))  # type: ignore[arg-type]
+    assert store.read_bytes() == b"SQLite format 3\x00"

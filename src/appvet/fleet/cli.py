@@ -124,7 +124,8 @@ def report_cmd(
             elif output is None:
                 sys.stdout.write(json.dumps(summary(engine, top), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
             else:
-                for path in export(engine, fmt, output):
+                db = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+                for path in export(engine, fmt, output, (Path(db),) if db else ()):
                     typer.echo(str(path), err=True)
         finally:
             engine.dispose()

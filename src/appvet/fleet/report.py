@@ -167,15 +167,17 @@ def summary(engine: Engine, top: int = 20) -> dict[str, Any]:
     }
 
 
-def export(engine: Engine, fmt: str, out: Path) -> list[Path]:
-    """Write the report tables for notebooks: ``json`` to the file ``out``; ``csv``/``parquet`` into folder ``out``."""
+def export(engine: Engine, fmt: str, out: Path, inputs: tuple[Path, ...] = ()) -> list[Path]:
+    """Write the report tables for notebooks: ``json`` to the file ``out``; ``csv``/``parquet`` into folder ``out``.
+
+    ``inputs`` (the store's database file) are never overwritten."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
     t = tables(engine)
     if fmt == "json":
         from appvet.report.output import write_report
 
-        write_report(out, json.dumps(t, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        write_report(out, json.dumps(t, indent=2, sort_keys=True, ensure_ascii=False) + "\n", inputs)
         return [out]
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
         raise UsageError("parquet export needs pyarrow: pip install 'appvet[fleet-parquet]'")
