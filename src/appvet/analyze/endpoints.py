@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -148,10 +149,17 @@ class HostRules:
     Bare IPv4 literals count only in the first three cases: "5.2.4.1" is far more often a version.
     """
 
-    def __init__(self, kb: KnowledgeBase, own_names: set[str]) -> None:
+    def __init__(self, kb: KnowledgeBase, own_names: set[str] | Callable[[], set[str]]) -> None:
         self.kb = kb
-        self.own_names = own_names
+        self._own = own_names
         self._known: dict[str, bool] = {}
+
+    @property
+    def own_names(self) -> set[str]:
+        """Computed on first use: most strings are decided before the app's class names are needed."""
+        if callable(self._own):
+            self._own = self._own()
+        return self._own
 
     def keep(self, c: Candidate, host_use: bool) -> bool:
         if not c.bare:
@@ -162,28 +170,34 @@ class HostRules:
             return True
         if c.kind == "ip":
             return False
-        if c.host in self.own_names or c.tld in _FILE_TLDS:
+        if c.tld in _FILE_TLDS:
             return False
         known = self._known.get(c.host)
         if known is None:
             known = self._known[c.host] = self.kb.entity_for_host(c.host) is not None
-        if known:
-            return True
-        return c.host.count(".") >= 2 and (c.tld in COMMON_TLDS or len(c.tld) == 2)
+        if not known and not (c.host.count(".") >= 2 and (c.tld in COMMON_TLDS or len(c.tld) == 2)):
+            return False
+        return c.host not in self.own_names
 
 
 def own_names(facts: AppFacts) -> set[str]:
-    """Lower-case dotted names of every class the app defines or refers to, and of each of their packages."""
+    """Lower-case dotted names of every class the app defines, and of each of their packages."""
+    packages: set[str] = set()
     names: set[str] = set()
     for unit in facts.dex:
-        dex = unit.dex
-        for i in range(dex.type_count):
-            desc = dex.type_descriptor(i)
+        for cls in unit.dex.classes():  # read once by earlier passes; shared
+            desc = cls.descriptor
             if not (desc.startswith("L") and desc.endswith(";")):
                 continue
-            parts = desc[1:-1].lower().replace("$", "/").split("/")
-            for n in range(2, len(parts) + 1):
-                names.add(".".join(parts[:n]))
+            inner = desc[1:-1]
+            names.add(inner.lower().replace("/", ".").replace("$", "."))
+            cut = inner.rfind("/")
+            if cut > 0:
+                packages.add(inner[:cut])
+    for package in packages:  # far fewer than classes: expand the prefixes of each once
+        parts = package.lower().split("/")
+        for n in range(2, len(parts) + 1):
+            names.add(".".join(parts[:n]))
     return names
 
 
@@ -205,7 +219,7 @@ def candidates(s: str, kb: KnowledgeBase, own: set[str] | None = None,
 def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution, budget: Budget) -> list[Endpoint]:
     found: dict[tuple[str, str], list] = {}  # (value, kind) -> [host, holders, evidence]
     holders_seen: dict[tuple[str, str], set[str]] = defaultdict(set)
-    rules = HostRules(kb, own_names(facts))
+    rules = HostRules(kb, lambda: own_names(facts))
 
     def add(value: str, host: str, kind: str, ev: Evidence, holder: str | None) -> None:
         key = (value, kind)
