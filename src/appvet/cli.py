@@ -6,24 +6,26 @@ Exit codes: 0 review done and policy passed (or no policy), 1 policy failed, 2 b
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from appvet import __version__
 from appvet.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_POLICY_FAILED, AppvetError
 from appvet.ingest.interface import Options
 from appvet.ingest.zipread import Limits
 from appvet.model import to_json
+from appvet.report.plain import clean
 
 app = typer.Typer(
     add_completion=False,
@@ -33,6 +35,20 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(no_args_is_help=True, help="Inspect and maintain the knowledge base.")
 app.add_typer(kb_app, name="kb")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"appvet {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print appvet's version and exit.")] = False,
+) -> None:
+    """Review what personal data an Android app can take, who inside it can, and where it can send it."""
 
 
 def _register_groups() -> None:
@@ -76,34 +92,29 @@ def _fail(exc: AppvetError, verbose: bool) -> None:
 
 def _say_error(text: str) -> None:
     # Plain write: one line, never wrapped to the terminal's width, whatever its length.
-    sys.stderr.write("appvet: error: " + " ".join(text.split()) + "\n")
+    from appvet.report.plain import clean
+
+    sys.stderr.write("appvet: error: " + clean(" ".join(text.split())) + "\n")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write the report beside its destination, then rename: a failure never leaves half a file."""
-    if path.exists() and not path.is_file():
-        # /dev/null, a pipe or a terminal: write through it; renaming over it would replace the device.
-        with path.open("w", encoding="utf-8") as fh:
-            fh.write(text)
-        return
-    path = path.resolve()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would surprise whoever reads the report next
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_atomic(path: Path, text: str, inputs: tuple[Path | None, ...] = ()) -> None:
+    """Write a report to ``-o``; refusals and write failures raise ``UsageError`` (exit 2, one line)."""
+    from appvet.report.output import write_report
+
+    write_report(path, text, inputs)
 
 
 def _load_kb(kb: list[Path] | None):  # type: ignore[no-untyped-def]
+    from appvet.errors import InputError, KnowledgeBaseError
     from appvet.kb import load_kb
 
-    return load_kb(tuple(kb or ()))
+    try:
+        return load_kb(tuple(kb or ()))
+    except KnowledgeBaseError as exc:
+        # A broken overlay is the user's input (exit 2); a broken packaged KB stays an internal error.
+        if exc.file and any(exc.file == str(d) or exc.file.startswith(f"{d}/") for d in kb or ()):
+            raise InputError(exc.message, file=exc.file) from None
+        raise
 
 
 @app.command("review")
@@ -160,7 +171,18 @@ def review_cmd(
     day = on.date() if on else None
     extra = {"traffic": tuple(traffic or ()), "device": device, "geoip": tuple(geoip or ()),
              "show_values": show_values}
+    inputs = (path, *(traffic or ()), device, *(geoip or ()), waivers, baseline,
+              Path(policy) if policy else None, *(kb or ()))
     try:
+        _check_review_usage(path, policy=policy, waivers=waivers, baseline=baseline, traffic=traffic,
+                            device=device, geoip=geoip, show_values=show_values, fail_on=fail_on)
+        if output is not None:
+            from appvet.report.output import check_output
+
+            check_output(output, inputs)  # refuse before the work, not after it
+        if day is not None and day > datetime.now().date():
+            sys.stderr.write(f"appvet: warning: --date {day} is in the future; ownership and ban lists are "
+                             "those known today, and may change before that day\n")
         if max_memory:
             budget.set_memory_limit(budget.parse_size(max_memory))
         knowledge = _load_kb(kb)
@@ -175,6 +197,11 @@ def review_cmd(
         decision = None
         if policy is not None:
             result, decision = _apply_policy(result, knowledge, policy, waivers, baseline, day)
+        if baseline is not None:
+            result = _drop_baseline(result, baseline)
+        text = _render(result, fmt, decision)
+        if output is not None:
+            _write_atomic(output, text, inputs)
     except AppvetError as exc:
         _fail(exc, verbose)
         return
@@ -192,29 +219,10 @@ def review_cmd(
 
     from appvet.report import terminal
 
-    if fmt is ReviewFormat.json:
-        text = to_json(result)
-    elif fmt is ReviewFormat.html:
-        from appvet.report.html import render_html
-
-        text = render_html(result, waived=decision[0].waived if decision else ())
-    elif fmt is ReviewFormat.markdown:
-        from appvet.report.markdown import render_markdown
-
-        text = render_markdown(result, waived=decision[0].waived if decision else ())
-    elif fmt is ReviewFormat.sarif:
-        from appvet.report.sarif import to_sarif
-
-        text = json.dumps(to_sarif(result, decision[1] if decision else None), indent=2, sort_keys=True) + "\n"
-    else:
-        console = Console(record=True, width=160, file=open(os.devnull, "w"))  # noqa: SIM115
-        terminal.print_summary(result, console)
-        text = console.export_text()
     if output is not None:
-        _write_atomic(output, text)
         if not quiet:
             terminal.print_summary(result, stderr if stderr.is_terminal else Console(stderr=True, width=160))
-            stderr.print(f"report written to {output}")
+            stderr.print(Text(f"report written to {clean(output)}"))
     elif fmt is ReviewFormat.text:
         out = Console()
         if not out.is_terminal:
@@ -223,12 +231,78 @@ def review_cmd(
     else:
         sys.stdout.write(text)
     if strict and (code := budget.strict_exit_code(result)) is not None:
-        sys.stderr.write(f"appvet: error: {path}: {len(result.skips)} parts could not be read (--strict)\n")
+        n = len(result.skips)
+        sys.stderr.write(f"appvet: error: {clean(path)}: {n} {'part' if n == 1 else 'parts'} could not be read "
+                         "(--strict)\n")
         raise typer.Exit(code)
     if result.verdict is not None:
         failing = {"fail"} if fail_on is FailOn.fail else {"fail", "review"}
         if result.verdict.decision in failing:
             raise typer.Exit(EXIT_POLICY_FAILED)
+
+
+def _render(result, fmt: ReviewFormat, decision) -> str:  # type: ignore[no-untyped-def]
+    """The report as text in the chosen format."""
+    from appvet.report import terminal
+
+    waived = decision[0].waived if decision else ()
+    if fmt is ReviewFormat.json:
+        return to_json(result)
+    if fmt is ReviewFormat.html:
+        from appvet.report.html import render_html
+
+        return render_html(result, waived=waived)
+    if fmt is ReviewFormat.markdown:
+        from appvet.report.markdown import render_markdown
+
+        return render_markdown(result, waived=waived)
+    if fmt is ReviewFormat.sarif:
+        from appvet.report.sarif import to_sarif
+
+        return json.dumps(to_sarif(result, decision[1] if decision else None), indent=2, sort_keys=True) + "\n"
+    console = Console(record=True, width=160, file=open(os.devnull, "w"))  # noqa: SIM115
+    terminal.print_summary(result, console)
+    return console.export_text()
+
+
+def _check_review_usage(path: Path, *, policy, waivers, baseline, traffic, device, geoip,  # type: ignore[no-untyped-def]
+                        show_values, fail_on) -> None:
+    """Options that would silently do nothing are usage errors, and so is a folder given as an app."""
+    from appvet.errors import UsageError
+
+    if waivers is not None and policy is None:
+        raise UsageError("--waivers applies to a policy's findings: add --policy NAME")
+    if fail_on is not FailOn.fail and policy is None:
+        raise UsageError("--fail-on applies to a policy's verdict: add --policy NAME")
+    if not traffic:
+        for given, name in ((device, "--device"), (geoip, "--geoip")):
+            if given:
+                raise UsageError(f"{name} applies to a traffic capture: add -t CAPTURE")
+        if show_values:
+            raise UsageError("--show-values applies to personal data found in a traffic capture: add -t CAPTURE")
+    if path.is_dir():
+        raise UsageError(_folder_message(path))
+
+
+def _folder_message(path: Path) -> str:
+    apks = sorted(p.name for p in path.iterdir() if p.suffix.lower() == ".apk" and p.is_file())
+    splits = [n for n in apks if n.startswith("split_") or ".config." in n or n.startswith("config.")]
+    if splits and len(splits) < len(apks):
+        return (f"{path}: is a folder of {len(apks)} APKs of one app ({len(apks) - len(splits)} base, "
+                f"{len(splits)} {'split' if len(splits) == 1 else 'splits'}); zip them into one bundle and "
+                f"review that: (cd {path} && zip -j ../app.apks *.apk) && appvet review app.apks")
+    return (f"{path}: is a folder; 'appvet review' takes one app (.apk, .apks, .xapk, .apkm); "
+            f"to review every app in a folder use: appvet fleet {path}")
+
+
+def _drop_baseline(result, baseline: Path):  # type: ignore[no-untyped-def]
+    """Every finding already in the baseline is dropped, not only the policy's (those the policy stage drops)."""
+    from dataclasses import replace
+
+    from appvet.policy import load_baseline
+
+    known = {f.fingerprint for f in load_baseline(baseline).findings if f.fingerprint}
+    return replace(result, findings=tuple(f for f in result.findings if f.fingerprint not in known))
 
 
 def _apply_policy(result, knowledge, name: str, waivers: Path | None, baseline: Path | None, day):  # type: ignore[no-untyped-def]
@@ -258,8 +332,39 @@ def kb_stats(fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.tex
     if fmt is Format.json:
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
     else:
-        for key, value in sorted(data.items()):
-            typer.echo(f"{key}: {value}")
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=100)
+        for table in _stats_tables(data):
+            out.print(table)
+
+
+def _stats_tables(data: dict) -> list:  # type: ignore[type-arg]
+    """``kb stats`` for a person: one table of counts, one of coverage, one of SDKs by country."""
+    from rich.table import Table
+
+    def words(key: str) -> str:
+        return key.replace("_", " ")
+
+    counts = Table(title=f"Knowledge base {data.get('version', '')}")
+    counts.add_column("rows")
+    counts.add_column("count", justify="right")
+    for key, value in data.get("counts", {}).items():
+        counts.add_row(words(key), f"{value:,}")
+    for key, value in data.get("signatures", {}).items():
+        counts.add_row(f"signatures: {words(key)}", f"{value:,}")
+    coverage = Table(title="Coverage")
+    coverage.add_column("share of rows")
+    coverage.add_column("", justify="right")
+    for key, value in sorted(data.items()):
+        if isinstance(value, float):
+            coverage.add_row(words(key), f"{value:.1%}")
+    countries = Table(title="SDKs by country of the ultimate parent")
+    countries.add_column("country")
+    countries.add_column("SDKs", justify="right")
+    for country, n in sorted(data.get("sdks_by_ultimate_parent_country", {}).items(), key=lambda kv: (-kv[1], kv[0])):
+        countries.add_row(country, str(n))
+    return [counts, coverage, countries]
 
 
 @kb_app.command("validate")
@@ -384,7 +489,10 @@ def traffic_cmd(
         console.print(terminal.flows_table(flows))
         text = console.export_text()
     if output is not None:
-        _write_atomic(output, text)
+        try:
+            _write_atomic(output, text, (*captures, device, *(geoip or ())))
+        except AppvetError as exc:
+            _fail(exc, verbose)
     else:
         sys.stdout.write(text)
 
@@ -421,7 +529,10 @@ def diff_cmd(
     else:
         text = render_diff_text(d)
     if output is not None:
-        _write_atomic(output, text)
+        try:
+            _write_atomic(output, text, (old, new))
+        except AppvetError as exc:
+            _fail(exc, verbose)
     else:
         sys.stdout.write(text)
 
@@ -444,12 +555,64 @@ def version() -> None:
     typer.echo(__version__)
 
 
+METAVARS = {
+    "--kb": "DIR", "--policy": "NAME|FILE", "--output": "FILE", "--waivers": "FILE", "--baseline": "REVIEW.json",
+    "--traffic": "CAPTURE", "--device": "PROFILE.yaml", "--geoip": "DB.mmdb", "--max-total-size": "BYTES",
+    "--max-entries": "N", "--max-ratio": "N", "--stage-seconds": "SECONDS", "--date": "YYYY-MM-DD",
+    "--max-memory": "SIZE", "--store": "URL", "--scheduler": "ADDRESS", "--workers": "N", "--timeout": "SECONDS",
+    "--top": "N", "--out": "DIR", "--format": None,
+}
+"""Value names shown by --help, instead of Python types (``<list[Path]>``, ``<str>``, ``<%Y-%m-%d>``)."""
+_PLAIN_TYPES = {"int": "N", "float": "NUMBER", "Path": "PATH", "list[Path]": "PATH", "str": "TEXT",
+                "list[str]": "TEXT", "datetime": "YYYY-MM-DD"}
+
+
+def plain_metavars(command: Any) -> Any:
+    """Give every option and argument of ``command`` (and its subcommands) a plain value name.
+
+    Duck-typed: Typer builds its commands on its own copy of click's classes."""
+    for param in command.params:
+        kind = getattr(param, "param_type_name", "")
+        if kind == "option":
+            bare = param.bare_type() if hasattr(param, "bare_type") else ""
+            if bare == "bool" or getattr(param, "is_flag", False):
+                param.metavar = ""
+            elif param.metavar is None:
+                name = next((o for o in param.opts if o.startswith("--")), "")
+                if METAVARS.get(name):
+                    param.metavar = METAVARS[name]
+                elif bare in _PLAIN_TYPES:
+                    param.metavar = _PLAIN_TYPES[bare]
+        elif kind == "argument" and param.metavar is None:
+            param.metavar = (param.name or "value").upper() + ("..." if param.nargs != 1 else "")
+    for sub in getattr(command, "commands", {}).values():
+        plain_metavars(sub)
+    return command
+
+
+EXIT_INTERRUPTED = 130
+
+
 def main() -> None:
+    """Run the CLI; whatever escapes a command still ends as one line and a documented exit code."""
     try:
-        app()
+        plain_metavars(typer.main.get_command(app))(standalone_mode=True)
     except KeyboardInterrupt:
-        stderr.print("appvet: interrupted")
-        sys.exit(130)
+        sys.stderr.write("appvet: interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (``appvet ... | head``): not an error of appvet's; say nothing more.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except AppvetError as exc:
+        _say_error(exc.diagnostics())
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # never a traceback, and never exit 1, which means "policy failed"
+        if "--verbose" in sys.argv:
+            raise
+        _say_error(f"internal error: {type(exc).__name__}: {exc} (re-run with --verbose and report it)")
+        sys.exit(EXIT_INTERNAL)
 
 
 _register_groups()

@@ -223,3 +223,20 @@ def test_map_legend_colours_meet_wcag_aa() -> None:
     for fill, ink in SHADES:
         hi, lo = sorted((_luminance(fill), _luminance(ink)), reverse=True)
         assert (hi + 0.05) / (lo + 0.05) >= 4.5, (fill, ink)
+
+
+def test_why_separates_fail_level_from_review_level() -> None:
+    from appvet.report.html import render_html
+    from appvet.report.reasons import reasons
+
+    r = sample()
+    why = reasons(r)
+    assert {x.level for x in why} == {"fail", "review"}
+    page = render_html(r)
+    fail_at, review_at = page.index('class="why-fail"'), page.index('class="why-review"')
+    assert fail_at < review_at
+    fail_part, review_part = page[fail_at:review_at], page[review_at:page.index("</div>", review_at)]
+    for x in why:
+        assert x.fingerprint in (fail_part if x.level == "fail" else review_part)
+        assert x.fingerprint not in (review_part if x.level == "fail" else fail_part)
+    assert "Fail-level findings" in fail_part and "Review-level findings" in review_part

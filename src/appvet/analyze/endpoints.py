@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import tldextract
@@ -38,6 +40,37 @@ _FILE_TLDS = frozenset({"so", "zip", "app", "dev", "json", "js", "xml", "png", "
 
 _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
+_LABEL = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
+_HOSTNAME = re.compile(rf"^(?=.{{4,253}}$)(?:{_LABEL}\.)+[a-z][a-z0-9-]{{0,62}}$")
+_HOST_PORT = re.compile(r"^([a-z0-9.-]+):(\d{1,5})$")
+
+# Top-level domains that host names in apps mostly use. A bare dotted name ending in another TLD
+# (.android, .build, .icu, .name, .ads, .center, .media ...) is far more often a Java package, class,
+# intent action or property name than a host, so such a name counts only when code uses it as a host
+# or the KB knows its domain. Every two-letter country code counts too.
+COMMON_TLDS = frozenset({
+    "com", "net", "org", "info", "biz", "gov", "edu", "mil", "int", "mobi", "asia", "pro", "xyz", "top",
+})
+# First labels of Java package names. A bare name that starts with one is a package, class, intent
+# action or account type ("com.google", "com.google.cast.media"), whatever code does with it.
+JAVA_ROOTS = frozenset({"com", "org", "net", "android", "androidx", "java", "javax", "kotlin", "kotlinx",
+                        "dalvik", "libcore", "sun", "junit"})
+
+# Classes whose methods take a host name or URL: a string loaded by code that calls one of them is
+# used where a host is used (URL and socket classes, WebView, DNS, the common HTTP clients).
+# android.net.Uri is left out: it parses content:, market: and intent URIs as often, next to package names.
+HOST_API_CLASSES = frozenset({
+    "Ljava/net/URL;", "Ljava/net/URI;", "Ljava/net/InetAddress;", "Ljava/net/Inet4Address;",
+    "Ljava/net/Inet6Address;", "Ljava/net/InetSocketAddress;", "Ljava/net/Socket;", "Ljavax/net/SocketFactory;",
+    "Ljavax/net/ssl/SSLSocketFactory;", "Ljava/net/HttpURLConnection;", "Ljava/net/DatagramSocket;",
+    "Landroid/webkit/WebView;", "Landroid/net/DnsResolver;",
+    "Landroid/net/Network;", "Lokhttp3/HttpUrl;", "Lokhttp3/HttpUrl$Builder;", "Lokhttp3/HttpUrl$Companion;",
+    "Lokhttp3/Request$Builder;", "Lokhttp3/CertificatePinner$Builder;", "Lretrofit2/Retrofit$Builder;",
+    "Lcom/android/volley/toolbox/StringRequest;", "Lcom/android/volley/toolbox/JsonObjectRequest;",
+    "Lorg/apache/http/HttpHost;", "Lorg/apache/http/client/methods/HttpGet;",
+    "Lorg/apache/http/client/methods/HttpPost;", "Ljava/net/Proxy;", "Ljavax/net/ssl/HttpsURLConnection;",
+})
+
 
 @lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str | None:
@@ -62,42 +95,131 @@ def _is_global_ip(text: str) -> bool:
         return False
 
 
-def candidates(s: str, kb: KnowledgeBase) -> list[tuple[str, str, str]]:
-    """(value, host, kind) for each endpoint in one string."""
-    out: list[tuple[str, str, str]] = []
+@dataclass(frozen=True)
+class Candidate:
+    value: str
+    host: str
+    kind: str
+    """``url``, ``host`` or ``ip``."""
+    bare: bool
+    """Not from a URL and without a port: it needs more than its shape to count as a host."""
+    tld: str = ""
+
+
+@lru_cache(maxsize=262144)
+def shapes(s: str) -> tuple[Candidate, ...]:
+    """What in one string is shaped like an endpoint. Depends only on the string, so it is cached:
+    the same string occurs in many dex files, libraries and resources."""
+    out: list[Candidate] = []
     if "://" in s:
         for m in _URL.finditer(s):
             url = m.group(0).rstrip(".,;:)]'\"")
             host = _host_of(url)
-            if not host or host in IGNORED_HOSTS or "%" in host or "$" in host:
+            if not host or host in IGNORED_HOSTS:
                 continue
             if _IPV4.match(host):
                 if _is_global_ip(host):
-                    out.append((url, host, "ip"))
-            elif "." in host and registrable_domain(host):
-                out.append((url, host, "url"))
-        return out
-    t = s.strip().lower()
-    if len(t) > 253 or " " in t:
-        return out
-    if _IPV4.match(t):
-        if _is_global_ip(t):
-            out.append((t, t, "ip"))
-        return out
-    if _HOST.match(t) and t not in IGNORED_HOSTS:
-        last = t.rsplit(".", 1)[-1]
-        if last in _FILE_TLDS:
-            return out
-        domain = registrable_domain(t)
-        # Bare names need more than a plausible shape: Java packages look like hosts too.
-        if domain and (t.count(".") >= 2 or kb.entity_for_host(t)):
-            out.append((t, t, "host"))
-    return out
+                    out.append(Candidate(url, host, "ip", bare=False))
+            elif _HOSTNAME.match(host) and registrable_domain(host):
+                out.append(Candidate(url, host, "url", bare=False))
+        return tuple(out)
+    t = s.strip()
+    if len(t) > 260 or " " in t or not t:
+        return ()
+    port = _HOST_PORT.match(t.lower())
+    name = port.group(1) if port and 0 < int(port.group(2)) < 65536 else t
+    if _IPV4.match(name):
+        return (Candidate(name, name, "ip", bare=port is None),) if _is_global_ip(name) else ()
+    if name != name.lower():
+        return ()  # Java class names (android.os.Build, libcore.icu.ICU); hosts in code are lower case
+    if not _HOSTNAME.match(name) or name in IGNORED_HOSTS:
+        return ()
+    tld = name.rsplit(".", 1)[-1]
+    if not registrable_domain(name):
+        return ()
+    return (Candidate(name, name, "host", bare=port is None, tld=tld),)
+
+
+class HostRules:
+    """Decides whether a host-shaped string is a host, given the app it comes from.
+
+    A name counts when it comes from a URL; when it carries a port; when code that loads it calls a
+    URL, socket, WebView or DNS API (it is used where a host is used); or when it is a dotted name in
+    a common TLD (or a domain the KB knows) that is not one of the app's own package or class names.
+    Bare IPv4 literals count only in the first three cases: "5.2.4.1" is far more often a version.
+    """
+
+    def __init__(self, kb: KnowledgeBase, own_names: set[str] | Callable[[], set[str]]) -> None:
+        self.kb = kb
+        self._own = own_names
+        self._known: dict[str, bool] = {}
+
+    @property
+    def own_names(self) -> set[str]:
+        """Computed on first use: most strings are decided before the app's class names are needed."""
+        if callable(self._own):
+            self._own = self._own()
+        return self._own
+
+    def keep(self, c: Candidate, host_use: bool) -> bool:
+        if not c.bare:
+            return True
+        if c.kind == "host" and c.host.split(".", 1)[0] in JAVA_ROOTS:
+            return False
+        if host_use:
+            return True
+        if c.kind == "ip":
+            return False
+        if c.tld in _FILE_TLDS:
+            return False
+        known = self._known.get(c.host)
+        if known is None:
+            known = self._known[c.host] = self.kb.entity_for_host(c.host) is not None
+        if not known and not (c.host.count(".") >= 2 and (c.tld in COMMON_TLDS or len(c.tld) == 2)):
+            return False
+        return c.host not in self.own_names
+
+
+def own_names(facts: AppFacts) -> set[str]:
+    """Lower-case dotted names of every class the app defines, and of each of their packages."""
+    packages: set[str] = set()
+    names: set[str] = set()
+    for unit in facts.dex:
+        for cls in unit.dex.classes():  # read once by earlier passes; shared
+            desc = cls.descriptor
+            if not (desc.startswith("L") and desc.endswith(";")):
+                continue
+            inner = desc[1:-1]
+            names.add(inner.lower().replace("/", ".").replace("$", "."))
+            cut = inner.rfind("/")
+            if cut > 0:
+                packages.add(inner[:cut])
+    for package in packages:  # far fewer than classes: expand the prefixes of each once
+        parts = package.lower().split("/")
+        for n in range(2, len(parts) + 1):
+            names.add(".".join(parts[:n]))
+    return names
+
+
+def host_callers(dex, refs) -> set[int]:  # type: ignore[no-untyped-def]
+    """method_idx of every method that calls a URL, socket, WebView or DNS API."""
+    apis = {i for i, (cls, _name, _proto) in enumerate(dex.method_refs()) if cls in HOST_API_CLASSES}
+    if not apis:
+        return set()
+    return {caller for caller, callee in zip(refs.invoke_caller, refs.invoke_callee, strict=True) if callee in apis}
+
+
+def candidates(s: str, kb: KnowledgeBase, own: set[str] | None = None,
+               host_use: bool = False) -> list[tuple[str, str, str]]:
+    """(value, host, kind) for each endpoint in one string, judged without the context of the app."""
+    rules = HostRules(kb, own or set())
+    return [(c.value, c.host, c.kind) for c in shapes(s) if rules.keep(c, host_use)]
 
 
 def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution, budget: Budget) -> list[Endpoint]:
     found: dict[tuple[str, str], list] = {}  # (value, kind) -> [host, holders, evidence]
     holders_seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    rules = HostRules(kb, lambda: own_names(facts))
 
     def add(value: str, host: str, kind: str, ev: Evidence, holder: str | None) -> None:
         key = (value, kind)
@@ -114,29 +236,40 @@ def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution, budget: B
         referenced: dict[int, list[int]] = defaultdict(list)
         for caller, sidx in zip(refs.string_caller, refs.string_ref, strict=True):
             referenced[sidx].append(caller)
+        users: set[int] | None = None  # computed on the first bare name that needs it
         for sidx in range(dex.string_count):
             s = dex.string(sidx)
             if "." not in s:
                 continue
-            cands = candidates(s, kb)
+            cands = shapes(s)
             if not cands:
                 continue
             callers = referenced.get(sidx, [])
-            for value, host, kind in cands:
+            host_use = False
+            if callers and any(c.bare for c in cands):
+                if users is None:
+                    users = host_callers(dex, refs)
+                host_use = any(c in users for c in callers)
+            for c in cands:
+                if not rules.keep(c, host_use):
+                    continue
                 if not callers:
-                    add(value, host, kind, Evidence("dex", unit.path, f"string_ids[{sidx}]", value), None)
+                    add(c.value, c.host, c.kind, Evidence("dex", unit.path, f"string_ids[{sidx}]", c.value), None)
                 for caller in sorted(set(callers))[:MAX_EVIDENCE]:
                     cls, mname, proto = dex.method_ref(caller)
                     holder = attribution.holder(dotted(cls))
-                    add(value, host, kind, Evidence("dex", unit.path, f"{cls}->{mname}{proto}", value), holder)
+                    add(c.value, c.host, c.kind, Evidence("dex", unit.path, f"{cls}->{mname}{proto}", c.value),
+                        holder)
     for lib in facts.native:
         for s in lib.strings:
-            for value, host, kind in candidates(s, kb):
-                add(value, host, kind, Evidence("native", lib.path, lib.name, value), None)
+            for c in shapes(s):
+                if rules.keep(c, False):
+                    add(c.value, c.host, c.kind, Evidence("native", lib.path, lib.name, c.value), None)
     for text in facts.texts:
         for s in text.strings:
-            for value, host, kind in candidates(s, kb):
-                add(value, host, kind, Evidence(text.kind, text.path, text.path, value), None)
+            for c in shapes(s):
+                if rules.keep(c, False):
+                    add(c.value, c.host, c.kind, Evidence(text.kind, text.path, text.path, c.value), None)
 
     endpoints = []
     for (value, kind), (host, evidence) in found.items():

@@ -1,6 +1,6 @@
 """``appvet fleet``: review many apps into a store, and report on the store.
 
-    appvet fleet [run] INPUT... [--store URL] [--scheduler ADDR] [--workers N] [--policy P]
+    appvet fleet [run] INPUT... [--store URL] [--scheduler ADDR] [--workers N] [--policy P] [--date D]
     appvet fleet report [--store URL] [--format text|json|csv|parquet] [--output PATH]
 
 ``fleet_app`` is a Typer app; the main CLI mounts it with ``app.add_typer(fleet_app, name="fleet")``.
@@ -41,7 +41,9 @@ StoreOpt = Annotated[str, typer.Option("--store", help="SQLAlchemy URL: sqlite:/
 
 
 def _fail(exc: AppvetError) -> typer.Exit:
-    typer.echo(f"appvet fleet: {exc.diagnostics()}", err=True)
+    from appvet.report.plain import clean
+
+    typer.echo(f"appvet fleet: {clean(exc.diagnostics())}", err=True)
     return typer.Exit(exc.exit_code)
 
 
@@ -56,23 +58,36 @@ def run_cmd(
                                                 "(default: one per CPU).")] = None,
     policy: Annotated[str | None, typer.Option("--policy", "-p", help="Policy name or YAML file.")] = None,
     kb: Annotated[list[Path] | None, typer.Option("--kb", help="KB overlay directory (repeatable).")] = None,
-    on: Annotated[str | None, typer.Option("--on", help="Review date YYYY-MM-DD (default: today).")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="Evaluate ownership and ban lists as of this day, "
+                                           "YYYY-MM-DD (default: today).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per app before it is killed.")] = 600.0,
-    memory: Annotated[int, typer.Option("--memory", min=0, help="Memory cap per app in MiB (0: none).")] = 4096,
+    max_memory: Annotated[str | None, typer.Option("--max-memory", help="Memory ceiling per app, e.g. 4G "
+                                                   "(0: none; default 4G).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    old_on: Annotated[str | None, typer.Option("--on", hidden=True)] = None,
+    old_memory: Annotated[int | None, typer.Option("--memory", min=0, hidden=True)] = None,
 ) -> None:
     """Review every app not yet in the store; re-evaluate stored reviews for a new policy."""
+    from appvet.budget import parse_size
     from appvet.errors import UsageError
     from appvet.fleet.engine import FleetOptions, run_fleet
     from appvet.fleet.progress import RichProgress
     from appvet.fleet.task import Limits
 
+    on = on or old_on  # --on and --memory (MiB) are the earlier names of --date and --max-memory
     try:
         day = date.fromisoformat(on) if on else None
     except ValueError:
-        raise _fail(UsageError(f"--on: not a date: {on!r}")) from None
+        raise _fail(UsageError(f"--date: not a date (YYYY-MM-DD): {on!r}")) from None
+    try:
+        if max_memory is not None:
+            memory_bytes = 0 if max_memory.strip() == "0" else parse_size(max_memory)
+        else:
+            memory_bytes = (4096 if old_memory is None else old_memory) * 1024**2
+    except AppvetError as exc:
+        raise _fail(exc) from None
     options = FleetOptions(store=store, scheduler=scheduler, workers=workers, policy=policy,
-                           kb=tuple(kb or ()), on=day, limits=Limits(seconds=timeout, memory=memory * 1024**2))
+                           kb=tuple(kb or ()), on=day, limits=Limits(seconds=timeout, memory=memory_bytes))
     try:
         if quiet:
             summary = run_fleet(inputs, options)
@@ -109,7 +124,8 @@ def report_cmd(
             elif output is None:
                 sys.stdout.write(json.dumps(summary(engine, top), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
             else:
-                for path in export(engine, fmt, output):
+                db = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+                for path in export(engine, fmt, output, (Path(db),) if db else ()):
                     typer.echo(str(path), err=True)
         finally:
             engine.dispose()
@@ -120,6 +136,12 @@ def report_cmd(
 def _print_summary(s: dict) -> None:  # type: ignore[type-arg]
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from appvet.report.plain import clean
+
+    def add(table: Table, *cells: object) -> None:  # app names come from the apps: shown, never interpreted
+        table.add_row(*(Text(clean(c)) for c in cells))
 
     console = Console()
     console.print(f"[bold]{s['apps']} apps reviewed[/]; verdicts: "
@@ -129,19 +151,19 @@ def _print_summary(s: dict) -> None:  # type: ignore[type-arg]
     for col in ("SDK", "owner", "country", "control", "apps", "share"):
         t.add_column(col)
     for row in s["top_sdks"]:
-        t.add_row(row["name"], row["owner"] or "?", row["owner_country"] or "?", row["jurisdictions"],
-                  str(row["apps"]), f"{row['prevalence']:.0%}")
+        add(t, row["name"], row["owner"] or "?", row["owner_country"] or "?", row["jurisdictions"],
+            str(row["apps"]), f"{row['prevalence']:.0%}")
     console.print(t)
     c = Table(title="Data that code can send, by country (apps)")
     for col in ("country", "category", "apps"):
         c.add_column(col)
     for row in s["countries"]:
-        c.add_row(row["country"], row["category"], str(row["apps"]))
+        add(c, row["country"], row["category"], str(row["apps"]))
     console.print(c)
     if s["bans"]:
         b = Table(title="Apps on ban lists")
         for col in ("app", "list", "jurisdiction", "status"):
             b.add_column(col)
         for row in s["bans"]:
-            b.add_row(row["app"], row["name"], row["jurisdiction"], row["status"])
+            add(b, row["app"], row["name"], row["jurisdiction"], row["status"])
         console.print(b)

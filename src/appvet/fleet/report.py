@@ -12,6 +12,7 @@ same holder's code names. That is what the app *can* do by its code, not an obse
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -22,9 +23,34 @@ from sqlalchemy import Engine, func, select
 from appvet.errors import UsageError
 from appvet.fleet.store import apps, failures, latest_reviews, reviews
 from appvet.model import FIRST_PARTY
+from appvet.report.plain import clean
 
 FORMATS = ("json", "csv", "parquet")
 TABLES = ("apps", "sdk_hits", "capabilities", "endpoints", "findings", "bans", "transfers")
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "apps": ("sha256", "app", "package", "version_name", "label", "size", "decision", "policy", "kb", "review_date"),
+    "sdk_hits": ("sha256", "app", "sdk", "name", "owner", "owner_country", "jurisdictions"),
+    "capabilities": ("sha256", "app", "category", "holder", "confidence"),
+    "endpoints": ("sha256", "app", "host", "domain", "owner", "owner_country", "holder"),
+    "findings": ("sha256", "app", "rule", "severity", "category", "sdk", "fingerprint"),
+    "bans": ("sha256", "app", "list", "name", "jurisdiction", "status"),
+    "transfers": ("sha256", "app", "category", "country", "holder", "via"),
+    "failures": ("sha256", "path", "kind", "message"),
+    "verdicts": ("decision", "apps"),
+    "top_sdks": ("sdk", "name", "owner", "owner_country", "jurisdictions", "apps", "prevalence"),
+    "countries": ("country", "category", "apps"),
+}
+"""The columns of each exported table: a CSV file always starts with its header, even with no rows."""
+_FORMULA = ("=", "+", "-", "@")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell: control characters made visible, and text that a spreadsheet would run as
+    a formula (``=``, ``+``, ``-``, ``@``) kept as text with a leading apostrophe. Numbers stay numbers."""
+    if not isinstance(value, str):
+        return value
+    text = clean(value)
+    return "'" + text if text.startswith(_FORMULA) else text
 
 
 def _latest(engine: Engine) -> list[tuple[str, dict[str, Any]]]:
@@ -141,31 +167,46 @@ def summary(engine: Engine, top: int = 20) -> dict[str, Any]:
     }
 
 
-def export(engine: Engine, fmt: str, out: Path) -> list[Path]:
-    """Write the report tables for notebooks: ``json`` to the file ``out``; ``csv``/``parquet`` into folder ``out``."""
+def export(engine: Engine, fmt: str, out: Path, inputs: tuple[Path, ...] = ()) -> list[Path]:
+    """Write the report tables for notebooks: ``json`` to the file ``out``; ``csv``/``parquet`` into folder ``out``.
+
+    ``inputs`` (the store's database file) are never overwritten."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
     t = tables(engine)
     if fmt == "json":
-        out.write_text(json.dumps(t, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
+        from appvet.report.output import write_report
+
+        write_report(out, json.dumps(t, indent=2, sort_keys=True, ensure_ascii=False) + "\n", inputs)
         return [out]
+    if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise UsageError("parquet export needs pyarrow: pip install 'appvet[fleet-parquet]'")
+    try:
+        return _write_tables(t, fmt, out)
+    except OSError as exc:
+        raise UsageError(f"cannot write the export: {exc.strerror or exc}", file=str(exc.filename or out)) from None
+
+
+def _write_tables(t: dict[str, list[dict[str, Any]]], fmt: str, out: Path) -> list[Path]:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--format {fmt} writes one file per table into a folder; this is a file", file=str(out))
     if fmt == "parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError as exc:
-            raise UsageError("parquet export needs pyarrow: pip install 'appvet[fleet-parquet]'") from exc
+        import pyarrow as pa
+        import pyarrow.parquet as pq
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, rows in sorted(t.items()):
         path = out / f"{name}.{fmt}"
-        columns = list(rows[0]) if rows else []
+        columns = list(COLUMNS.get(name, ()))
+        columns += [k for k in dict.fromkeys(k for row in rows for k in row) if k not in columns]
         if fmt == "csv":
             with path.open("w", newline="", encoding="utf-8") as fh:
                 writer = csv.DictWriter(fh, fieldnames=columns)
                 writer.writeheader()
-                writer.writerows(rows)
-        else:
+                writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+        elif rows:
             pq.write_table(pa.Table.from_pylist(rows), path)
+        else:
+            pq.write_table(pa.table({c: pa.array([], pa.string()) for c in columns}), path)
         written.append(path)
     return written

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from appvet.model import CONFIDENCE_ORDER, Review, SdkHit
+from appvet.report.plain import clean
 
 
 def _app(review: Review) -> dict[str, Any]:
@@ -105,4 +106,4 @@ def render_diff_text(d: dict[str, Any]) -> str:
         lines.append(f"Verdict: {v['old'] or 'none'} -> {v['new'] or 'none'}")
     if len(lines) == 1:
         lines.append("no changes")
-    return "\n".join(lines) + "\n"
+    return "\n".join(clean(line) for line in lines) + "\n"

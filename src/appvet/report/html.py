@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from appvet.model import CONFIDENCE_ORDER, FIRST_PARTY, Capability, Evidence, Finding, Review, SdkHit
-from appvet.report import world
+from appvet.report import reasons, world
 
 MANIFEST = "manifest"
 COLUMNS = ("Data category", "Code that can take it", "Owner", "Ultimate parent", "Country")
@@ -423,6 +423,7 @@ def render_html(review: Review, *, waived: Sequence[Any] = ()) -> str:
         "title": review.app.label or review.app.package or review.app.file_name,
         "signer": signer_line(review),
         "reasons": verdict_reasons(review),
+        "why": reasons.reasons(review),
         "policy_findings": policy,
         "other_findings": [f for f in review.findings if f.fingerprint not in policy_fps],
         "graph": graph,

@@ -21,8 +21,9 @@ from appvet.report.html import (
     policy_findings,
     sdk_rows,
     signer_line,
-    verdict_reasons,
 )
+from appvet.report.plain import clean
+from appvet.report.reasons import reason_line, reasons
 
 _SPECIAL = re.compile(r"([\\`*_\[\]!|<>~&])")
 MAX_EVIDENCE = 12
@@ -30,7 +31,7 @@ MAX_EVIDENCE = 12
 
 def md(text: object) -> str:
     """Escape one piece of text for a Markdown table cell or paragraph."""
-    s = str(text if text is not None else "")
+    s = clean(" ".join(str(text if text is not None else "").split()))
     s = _SPECIAL.sub(r"\\\1", s)
     # "://" and "www." are what autolinkers look for; a zero-width space defeats them and is invisible.
     s = s.replace("://", ":\u200b//").replace("www.", "www\u200b.")
@@ -39,7 +40,7 @@ def md(text: object) -> str:
 
 def code(text: object) -> str:
     """Inline code: safe for any content, as long as the fence is longer than any backtick run inside."""
-    s = " ".join(str(text or "").split()).replace("|", "\u2502")
+    s = clean(" ".join(str(text or "").split())).replace("|", "\u2502")
     longest = max((len(m) for m in re.findall(r"`+", s)), default=0)
     fence = "`" * (longest + 1)
     return f"{fence} {s} {fence}" if s else ""
@@ -65,7 +66,12 @@ def _header(r: Review) -> list[str]:
     out = [f"# appvet review: {md(title)}", ""]
     if r.verdict:
         out.append(f"**Verdict: {r.verdict.decision.upper()}** (policy {code(r.verdict.policy)})")
-        out += [f"- {md(f.message)}" for f in verdict_reasons(r)]
+        why = reasons(r)
+        for level, title in (("fail", "Fail-level findings"), ("review", "Review-level findings")):
+            items = [x for x in why if x.level == level]
+            if items:
+                out += ["", f"{title} ({len(items)}):", ""]
+                out += [f"- {md(reason_line(x))}" for x in items]
     else:
         out.append("**No policy applied.**")
     out += [
@@ -77,7 +83,8 @@ def _header(r: Review) -> list[str]:
     ]
     if a.developer:
         out.append("- developer: " + " → ".join(f"{md(x.name)} ({md(x.country or '?')})" for x in a.developer))
-    out.append(f"- reviewed: {md(r.review_date or 'date not recorded')}; versions: "
+    when = f"{md(r.review_date)} (ownership and ban lists as of this day)" if r.review_date else "date not recorded"
+    out.append(f"- reviewed: {when}; versions: "
                + ", ".join(f"{md(k)} {code(v)}" for k, v in sorted(r.versions.items())))
     return out
 

@@ -10,10 +10,26 @@ from rich.table import Table
 from rich.text import Text
 
 from appvet.model import FIRST_PARTY, Review, SdkHit
+from appvet.report.plain import clean_lines
+from appvet.report.reasons import reason_line, reasons
 from appvet.traffic.model import Flow
 
 MAX_ENDPOINT_ROWS = 40
 MAX_FLOW_LINES = 10
+MAX_SKIP_LINES = 8
+
+
+def _t(value: object, style: str = "") -> Text:
+    """A cell or line of app-supplied text: control characters made visible, never read as markup."""
+    return Text(clean_lines(value), style=style)
+
+
+def _row(table: Table, *cells: object) -> None:
+    table.add_row(*(_t(c) for c in cells))
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def _chain(sdk: SdkHit) -> str:
@@ -29,9 +45,19 @@ def _holder_label(holder: str, sdks: dict[str, SdkHit]) -> str:
     return sdk.name if sdk else holder
 
 
+class _CleanText:
+    """Builds a Text from pieces of app-supplied text, each cleaned before it is added."""
+
+    def __init__(self) -> None:
+        self.text = Text()
+
+    def append(self, piece: str, style: str = "") -> None:
+        self.text.append(clean_lines(piece), style=style or None)
+
+
 def _header(review: Review) -> Text:
     a = review.app
-    t = Text()
+    t = _CleanText()
     t.append(f"{a.label or a.package or a.file_name}", style="bold")
     t.append(f"  {a.package or '?'} {a.version_name or ''} (code {a.version_code or '?'})\n")
     t.append(f"sha256 {a.sha256}  min/target SDK {a.min_sdk or '?'}/{a.target_sdk or '?'}\n")
@@ -42,25 +68,30 @@ def _header(review: Review) -> Text:
                  "verified]\n")
     if not a.signers:
         t.append("no signature that Android would accept\n", style="yellow")
+    as_of = f" as of {review.review_date}" if review.review_date else ""
     if a.developer:
-        t.append("developer: " + " → ".join(f"{x.name} ({x.country or '?'})" for x in a.developer) + "\n")
+        t.append("developer" + as_of + ": " + " → ".join(f"{x.name} ({x.country or '?'})" for x in a.developer)
+                 + "\n")
+    if review.review_date:
+        t.append(f"ownership and ban lists as of {review.review_date}\n", style="dim")
     for b in review.bans:
         style = "bold red" if b.status == "in-force" else "yellow"
         revoked = f", revoked {b.revoked} by {b.revoked_by}" if b.revoked else ""
         t.append(f"on ban list: {b.name} [{b.status} on {review.review_date}{revoked}] (matched by {b.matched_by})\n",
                  style=style)
-    return t
+    return t.text
 
 
 def _sdk_table(review: Review) -> Table:
+    as_of = f" as of {review.review_date}" if review.review_date else ""
     table = Table(title=f"SDKs ({len(review.sdks)})", show_lines=False, expand=False)
     table.add_column("SDK")
     table.add_column("categories")
-    table.add_column("owner chain (HQ country)")
+    table.add_column(f"owner chain (HQ country){as_of}")
     table.add_column("control")
     table.add_column("classes", justify="right")
     for s in review.sdks:
-        table.add_row(s.name, ", ".join(s.categories), _chain(s), ", ".join(s.jurisdictions), str(s.class_count))
+        _row(table, s.name, ", ".join(s.categories), _chain(s), ", ".join(s.jurisdictions), str(s.class_count))
     return table
 
 
@@ -86,7 +117,7 @@ def _data_table(review: Review) -> Table:
             else ", ".join(p.rsplit(".", 1)[-1] for p in c.permissions)
             for c in caps
         )
-        table.add_row(cat, who, where, how, "\n".join(c.confidence for c in caps))
+        _row(table, cat, who, where, how, "\n".join(c.confidence for c in caps))
     return table
 
 
@@ -94,7 +125,7 @@ def _endpoint_table(review: Review) -> Table:
     hosts: dict[str, list] = defaultdict(list)
     for e in review.endpoints:
         hosts[e.host].append(e)
-    table = Table(title=f"Endpoints ({len(hosts)} hosts)")
+    table = Table(title=f"Endpoints ({plural(len(hosts), 'host')})")
     table.add_column("host")
     table.add_column("owner")
     table.add_column("country")
@@ -104,9 +135,9 @@ def _endpoint_table(review: Review) -> Table:
         e = eps[0]
         where = sorted({ev.kind for x in eps for ev in x.evidence})
         holders = sorted({x.holder for x in eps if x.holder})
-        table.add_row(host, e.owner or "", e.owner_country or "", ", ".join(holders or where))
+        _row(table, host, e.owner or "", e.owner_country or "", ", ".join(holders or where))
     if len(rows) > MAX_ENDPOINT_ROWS:
-        table.caption = f"{len(rows) - MAX_ENDPOINT_ROWS} more hosts in the JSON report"
+        table.caption = f"{plural(len(rows) - MAX_ENDPOINT_ROWS, 'more host')} in the JSON report"
     return table
 
 
@@ -118,13 +149,13 @@ def _behaviour_table(review: Review) -> Table:
     table.add_column("confidence")
     for b in sorted(review.behaviours, key=lambda b: (not b.changes_after_review, b.id, b.holder)):
         title = ("can change after review: " if b.changes_after_review else "") + b.title
-        table.add_row(title, _holder_label(b.holder, sdks), b.confidence)
+        _row(table, title, _holder_label(b.holder, sdks), b.confidence)
     return table
 
 
 def flows_table(flows: Sequence[Flow], limit: int = 60) -> Table:
     """Observed requests: recipient, its owner and countries, and the personal data found in each."""
-    table = Table(title=f"Observed traffic ({len(flows)} requests/connections)")
+    table = Table(title=f"Observed traffic ({plural(len(flows), 'request or connection', 'requests and connections')})")
     table.add_column("#", justify="right")
     table.add_column("destination")
     table.add_column("owner (country)")
@@ -136,7 +167,7 @@ def flows_table(flows: Sequence[Flow], limit: int = 60) -> Table:
         owner = f"{d.entity} ({d.owner_country or '?'})" if d.entity else ""
         ipc = (d.ip_country or "") + (f" [{d.operator}]" if d.operator else "")
         hits = "\n".join(f"{h.category}: {h.excerpt} ({h.location}; {'+'.join(h.encoding)})" for h in f.hits)
-        table.add_row(str(f.index), d.host or d.ip or "?", owner, ipc, hits, ", ".join(f.sdks))
+        _row(table, str(f.index), d.host or d.ip or "?", owner, ipc, hits, ", ".join(f.sdks))
     if len(flows) > limit:
         table.caption = f"{len(flows) - limit} more in the JSON report"
     return table
@@ -148,25 +179,48 @@ def render(review: Review) -> Group:
         parts.append(_behaviour_table(review))
     for f in review.code_flows[:MAX_FLOW_LINES]:
         holders = " → ".join(dict.fromkeys(step.holder for step in f.steps))
-        parts.append(Text(f"data flow ({f.confidence}): {f.category} → {f.sink.rsplit('/', 1)[-1]} ({f.sink_kind}) "
+        parts.append(_t(f"data flow ({f.confidence}): {f.category} → {f.sink.rsplit('/', 1)[-1]} ({f.sink_kind}) "
                           f"via {holders}"))
     if len(review.code_flows) > MAX_FLOW_LINES:
-        parts.append(Text(f"{len(review.code_flows) - MAX_FLOW_LINES} more data flows in the JSON report"))
+        parts.append(Text(f"{plural(len(review.code_flows) - MAX_FLOW_LINES, 'more data flow')} in the JSON report"))
     if review.traffic is not None:
         parts.append(flows_table(review.traffic.flows))
         if review.traffic.unexpected:
-            parts.append(Text("seen in traffic but not found in the app: " + ", ".join(review.traffic.unexpected)))
+            parts.append(_t("seen in traffic but not found in the app: " + ", ".join(review.traffic.unexpected)))
     if review.findings:
         counts: dict[str, int] = defaultdict(int)
         for f in review.findings:
             counts[f.severity] += 1
         parts.append(Text("findings: " + ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items()))))
     if review.skips:
-        parts.append(Text(f"{len(review.skips)} parts could not be read (see 'skips' in the JSON report)",
-                          style="yellow"))
+        parts.extend(_skip_lines(review))
     if review.verdict:
+        why = reasons(review)
         parts.append(Text(f"verdict: {review.verdict.decision} ({review.verdict.policy})", style="bold"))
+        if why:
+            counts = ", ".join(plural(sum(1 for x in why if x.level == lv), f"{lv}-level finding")
+                               for lv in ("fail", "review") if any(x.level == lv for x in why))
+            parts.append(_t(f"decided by {counts}; to accept one, waive its fingerprint:"))
+            parts.extend(_t("  " + reason_line(x), "red" if x.level == "fail" else "yellow") for x in why)
+        else:
+            parts.append(_t("no policy rule asked for a fail or a review"))
     return Group(*parts)
+
+
+def _skip_lines(review: Review) -> list[Text]:
+    """What could not be read and what stopped at a bound, by stage, with the reason of each."""
+    by_stage: dict[str, list] = defaultdict(list)
+    for sk in review.skips:
+        by_stage[sk.stage or "reading"].append(sk)
+    n = len(review.skips)
+    head = (f"{plural(n, 'part')} of the review {'was' if n == 1 else 'were'} not read or stopped at a bound "
+            f"({', '.join(f'{stage}: {len(items)}' for stage, items in sorted(by_stage.items()))}):")
+    lines = [_t(head, "yellow")]
+    shown = [sk for _, items in sorted(by_stage.items()) for sk in items][:MAX_SKIP_LINES]
+    lines += [_t(f"  {sk.locator}: {sk.reason}", "yellow") for sk in shown]
+    if n > len(shown):
+        lines.append(_t(f"  {n - len(shown)} more under 'skips' in the JSON report", "yellow"))
+    return lines
 
 
 def print_summary(review: Review, console: Console) -> None:

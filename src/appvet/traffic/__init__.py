@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from appvet.errors import FormatError, InputError
 from appvet.kb import KnowledgeBase
@@ -94,21 +94,48 @@ def read(path: str | Path, notes: list[CaptureNote] | None = None) -> Iterator[R
             raise FormatError("not a HAR, mitmproxy or pcap/pcapng capture", file=p.name)
 
 
-def redacted_url(url: str, hits: Iterable[Hit]) -> str:
-    """The URL with every query value and path that carried a hit replaced."""
+_PAIR_KEYS = frozenset({"lat", "latitude", "lon", "lng", "long", "longitude"})
+MIN_VALUE = 4
+"""Shorter detected values are not searched for in a URL by their text: they would match too much."""
+
+
+def _carries(text: str, values: Iterable[str]) -> bool:
+    low = unquote_plus(text).lower()
+    return any(v in low for v in values)
+
+
+def redacted_url(url: str, hits: Iterable[Hit], values: Iterable[str] = ()) -> str:
+    """The URL with every query value, path segment and fragment that carried a hit replaced.
+
+    ``hits`` name where values were found (``query:adid``, a lat/lon pair under ``query``, ``path``);
+    ``values`` are the detected values themselves, so that a value is also removed wherever else in
+    the URL it appears (another parameter, a path segment, the fragment, the user part).
+    """
     hits = list(hits)
-    if not hits:
+    needles = {v.lower() for v in values if len(v) >= MIN_VALUE}
+    if not hits and not needles:
         return url
     try:
         parts = urlsplit(url)
     except ValueError:
         return REDACTED
     names = {h.location.split("/", 1)[0][len("query:") :] for h in hits if h.location.startswith("query:")}
-    query = urlencode(
-        [(k, REDACTED if k in names else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="/,:"
-    )
-    path = "/" + REDACTED if any(h.location.startswith("path") for h in hits) else parts.path
-    return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
+    pair = any(h.location.split("/", 1)[0] == "query" for h in hits)
+
+    def hidden(k: str, v: str) -> bool:
+        return k in names or (pair and k.lower() in _PAIR_KEYS) or _carries(v, needles) or _carries(k, needles)
+
+    query = urlencode([(k, REDACTED if hidden(k, v) else v)
+                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="/,:")
+    if any(h.location.startswith("path") for h in hits):
+        path = "/" + REDACTED
+    else:
+        path = "/".join(REDACTED if _carries(seg, needles) else seg for seg in parts.path.split("/"))
+    fragment = REDACTED if parts.fragment and _carries(parts.fragment, needles) else parts.fragment
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = REDACTED + "@" + netloc.rsplit("@", 1)[1]  # credentials in a URL are never shown
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
 
 
 def analyze(
@@ -122,6 +149,9 @@ def analyze(
 ) -> Iterator[Flow]:
     """A Flow for each request or connection of each capture, in capture order."""
     detector = Detector(profile, show_values=show_values)
+    # A profile value is personal wherever it shows up in a URL, even where detection does not look
+    # (the user part, the fragment).
+    profile_values = tuple(detector.plain)
     cache: dict[tuple[str | None, str | None], Destination] = {}
     for path in paths:
         for item in read(path, notes):
@@ -131,7 +161,8 @@ def analyze(
                 dest = cache[key] = destination(item.host, item.ip, kb, geoip)
             if isinstance(item, Request):
                 hits = detector.detect(item)
-                url = item.url if show_values else redacted_url(item.url, hits)
+                url = (item.url if show_values
+                       else redacted_url(item.url, hits, (*detector.last_values, *profile_values)))
                 proto = "https" if item.url.startswith("https:") else "http"
                 yield Flow(item.index, item.source, proto, item.method, url, item.port, item.time, dest, hits)
             else:

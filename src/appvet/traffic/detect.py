@@ -110,6 +110,8 @@ class Detector:
             else None
         )
         self.region = profile.region if profile else None
+        self.last_values: list[str] = []
+        """The raw text of every value found by the last ``detect`` call, to redact it wherever it appears."""
 
     # -- per request ---------------------------------------------------------------------------
 
@@ -118,6 +120,7 @@ class Detector:
 
     def detect_parts(self, parts: Iterable[Leaf | Pair]) -> tuple[Hit, ...]:
         hits: dict[tuple[str, str, str, str], Hit] = {}
+        self.last_values = []
         for part in parts:
             found = self._pair(part) if isinstance(part, Pair) else self._leaf(part)
             for hit in found:
@@ -138,6 +141,7 @@ class Detector:
         transform: tuple[str, ...] = (),
         vid: str | None = None,
     ) -> Hit:
+        self.last_values.append(text)
         return Hit(
             category=category,
             kind=kind,
@@ -251,6 +255,7 @@ class Detector:
         places = min(_decimals(lat_s), _decimals(lon_s))
         category = "precise_location" if places >= PRECISE_DECIMALS else "coarse_location"
         text = f"{lat_s},{lon_s}"
+        self.last_values.extend((lat_s, lon_s))
         mine = self.profile.location if self.profile else None
         if mine is not None and abs(lat - mine[0]) < 10.0**-places and abs(lon - mine[1]) < 10.0**-places:
             yield Hit(
