@@ -360,6 +360,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--jsonl", type=Path, default=HERE / "out" / "corpus-runs.jsonl",
                    help="every app's outcomes, appended as each app finishes")
     p.add_argument("--resume", action="store_true", help="keep the apps already in --jsonl and run the rest")
+    p.add_argument("--also", type=Path, action="append", default=[],
+                   help="outcomes of another run (its --jsonl) to count as done; repeatable")
+    p.add_argument("--shard", default="", help="K/N: run only the manifest rows K, K+N, K+2N, ... (from 0)")
+    p.add_argument("--summarise-only", action="store_true", help="run nothing; summarise --jsonl and --also")
     p.add_argument("--update-docs", action="store_true")
     p.add_argument("--peer", help=argparse.SUPPRESS)
     p.add_argument("apk", nargs="?", help=argparse.SUPPRESS)
@@ -385,14 +389,22 @@ def main(argv: Sequence[str]) -> int:
     tracker_names = {int(k): v["name"] for k, v in json.loads(args.trackers.read_text())["trackers"].items()}
     outcomes: list[Outcome] = []
     agree: dict[str, dict[str, Any]] = {}
-    done = _read_jsonl(args.jsonl) if args.resume else {}
+    done: dict[str, dict[str, Outcome]] = {}
+    for path in [*args.also, *([args.jsonl] if args.resume or args.summarise_only else [])]:
+        done.update(_read_jsonl(path))
     args.jsonl.parent.mkdir(parents=True, exist_ok=True)
-    if not args.resume:
+    if not (args.resume or args.summarise_only):
         args.jsonl.write_text("")
+    mine = set(range(len(rows)))
+    if args.shard:
+        k, n_shards = (int(x) for x in args.shard.split("/"))
+        mine = set(range(k, len(rows), n_shards))
     for n, row in enumerate(rows, 1):
         apk = args.corpus / row["file"]
         if row["file"] in done:
             by_tool = done[row["file"]]
+        elif args.summarise_only or (n - 1) not in mine:
+            continue
         else:
             by_tool = {tool: run_one(tool, apk, cfg, exodus_ids) for tool in tools}
             with args.jsonl.open("a") as fh:
