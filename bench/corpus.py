@@ -363,6 +363,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--also", type=Path, action="append", default=[],
                    help="outcomes of another run (its --jsonl) to count as done; repeatable")
     p.add_argument("--shard", default="", help="K/N: run only the manifest rows K, K+N, K+2N, ... (from 0)")
+    p.add_argument("--sample", type=int, default=1, help="only manifest rows whose index is a multiple of N "
+                   "(apps already measured in --also files are kept)")
     p.add_argument("--summarise-only", action="store_true", help="run nothing; summarise --jsonl and --also")
     p.add_argument("--update-docs", action="store_true")
     p.add_argument("--peer", help=argparse.SUPPRESS)
@@ -399,6 +401,7 @@ def main(argv: Sequence[str]) -> int:
     if args.shard:
         k, n_shards = (int(x) for x in args.shard.split("/"))
         mine = set(range(k, len(rows), n_shards))
+    mine = {i for i in mine if i % args.sample == 0}
     for n, row in enumerate(rows, 1):
         apk = args.corpus / row["file"]
         if row["file"] in done:
