@@ -301,7 +301,8 @@ def docs_block(result: dict[str, Any]) -> str:
     lines = [
         START,
         f"Run {result['date']} on {result['machine']['cpu']} ({result['machine']['nproc']} cores, shared), "
-        f"Python {result['machine']['python']}; {result['apps']} APKs of corpus/manifest.csv, one process per "
+        f"Python {result['machine']['python']}; {result['measured']} of the {result['apps']} APKs of "
+        f"corpus/manifest.csv, one process per "
         f"tool and app, timeout {result['timeout']:.0f} s. Times of refused runs count; timeouts do not.",
         "",
         table(result["summary"]),
@@ -421,6 +422,7 @@ def main(argv: Sequence[str]) -> int:
         "date": dt.date.today().isoformat(),
         "machine": machine(),
         "apps": len(rows),
+        "measured": len(agree),
         "timeout": args.timeout,
         "summary": summary,
         "agreement_counts": agreement_counts(agree),
