@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from appvet.android import protowire as pw
 from appvet.android.arsc import parse_arsc
 from appvet.android.axml import parse_axml
-from appvet.android.protores import ProtoResourceTable, parse_resources_pb
+from appvet.android.protores import ProtoResourceTable, looks_like_proto_table, parse_resources_pb
 from appvet.android.protoxml import looks_like_proto_xml, parse_proto_xml
 from appvet.errors import FormatError
 from tests.conftest import BUILT
@@ -86,3 +86,14 @@ def test_mutated_aapt2_output_raises_only_format_error(data: st.DataObject) -> N
         if isinstance(result, ProtoResourceTable):
             list(result.strings())
             result.resolve(0x7F010000)
+
+
+def test_binary_xml_with_an_altered_chunk_type_is_still_read_as_binary_xml() -> None:
+    # Android does not check the chunk type of binary XML; its header size (8) still tells it apart.
+    manifest = bytearray(APK.read("AndroidManifest.xml"))
+    manifest[0] = 0x0A
+    assert not looks_like_proto_xml(bytes(manifest))
+    assert parse_axml(bytes(manifest)).tag == "manifest"
+    table = bytearray(APK.read("resources.arsc"))
+    table[0] = 0x12
+    assert not looks_like_proto_table(bytes(table))  # the binary reader decides, header size 12

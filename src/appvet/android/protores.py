@@ -23,7 +23,8 @@ from appvet.errors import FormatError
 
 def looks_like_proto_table(data: bytes | memoryview) -> bool:
     """True for a ``ResourceTable`` message, false for a binary ``resources.arsc`` (type 0x0002)."""
-    return len(data) > 2 and data[0] in (0x0A, 0x12, 0x1A, 0x22, 0x2A) and data[:2] != b"\x02\x00"
+    head = bytes(data[:4])
+    return len(head) == 4 and head[0] in (0x0A, 0x12, 0x1A, 0x22, 0x2A) and head[2:4] != b"\x0c\x00"
 
 
 @dataclass(frozen=True)

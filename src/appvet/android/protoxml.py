@@ -42,9 +42,14 @@ _PRIMITIVE_TYPES = {
 
 
 def looks_like_proto_xml(data: bytes | memoryview) -> bool:
-    """True for an ``XmlNode`` message (first field: element or text), false for binary AXML."""
+    """True for an ``XmlNode`` message (first field: element or text), false for binary AXML.
+
+    Android reads binary XML without checking its chunk type, so a manifest whose type bytes were
+    altered still installs; its header size (8, bytes 2-3) still marks it as AXML, and a protobuf
+    message never has 0x08 there (the element's first field is length-delimited)."""
     head = bytes(data[:64])
-    return len(head) > 2 and head[0] in (0x0A, 0x12) and not head.lstrip().startswith(b"<")
+    return (len(head) > 4 and head[0] in (0x0A, 0x12) and head[2:4] != b"\x08\x00"
+            and not head.lstrip().startswith(b"<"))
 
 
 def item_value(item: memoryview, name: str) -> AttrValue:
