@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := tests/fixtures/built/multisdk.apk
 
-.PHONY: run test lint bench fixtures clean fuzz
+.PHONY: run test lint bench fixtures clean fuzz corpus test-corpus bench-corpus
 
 FUZZ_SECONDS ?= 60
 FUZZ_ENGINE ?= auto
@@ -36,6 +36,19 @@ bench: $(VENV)/.installed-test
 
 fixtures:
 	scripts/build-fixtures
+
+# Real-world APKs restored outside the repository from git mirrors (see corpus/README.md).
+CORPUS ?= /work/corpus/apks
+
+corpus:
+	scripts/build-corpus --out $(CORPUS)
+
+test-corpus: $(VENV)/.installed-test
+	APPVET_CORPUS=$(CORPUS) $(BIN)/pytest -m corpus tests/corpus
+
+bench-corpus: $(VENV)/.installed-test
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/corpus.py --corpus $(CORPUS)
 
 clean:
 	rm -rf $(VENV) review.json build

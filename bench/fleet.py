@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fleet throughput: apps per minute with 1 and 2 Dask workers, appvet against an androguard fleet.
+"""Fleet throughput: apps per minute with 1, 2 and 4 Dask workers, appvet against an androguard fleet.
 
 Inputs are copies of the synthetic APK (``bench/synth.py --methods 30000``), each with its own zip
 comment so every copy has its own SHA-256 and is reviewed (the fleet skips identical bytes). The
@@ -13,8 +13,11 @@ copies are cached in bench/out/fleet-inputs/.
 
 Wall time covers everything from the call to the last result, cluster start included.
 
-Usage: bench/fleet.py [--apps 20] [--androguard-apps 6] [--methods 30000] [--androguard-python PATH]
-                      [--json bench/out/fleet.json] [--update-docs]
+The speed-up column is each row's apps/min over the 1-worker row of the same tool (the scaling
+ratio); on a machine with fewer cores than workers it cannot reach the worker count.
+
+Usage: bench/fleet.py [--apps 20] [--androguard-apps 6] [--methods 30000] [--workers 1,2,4]
+                      [--androguard-python PATH] [--json bench/out/fleet.json] [--update-docs]
 """
 
 from __future__ import annotations
@@ -122,6 +125,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--androguard-apps", type=int, default=6)
     ap.add_argument("--methods", type=int, default=30_000)
     ap.add_argument("--androguard-python", default="/tmp/benchvenv/bin/python")
+    ap.add_argument("--workers", default="1,2,4", help="worker counts to measure, comma-separated (1 first)")
     ap.add_argument("--json", type=Path, default=OUT / "fleet.json")
     ap.add_argument("--update-docs", action="store_true")
     args = ap.parse_args(argv)
@@ -131,9 +135,10 @@ def main(argv: list[str]) -> int:
 
     apk = synth.build(methods=args.methods).apk
     paths = variants(apk, max(args.apps, args.androguard_apps), OUT / "fleet-inputs")
-    rows = [run_appvet(paths[: args.apps], 1), run_appvet(paths[: args.apps], 2)]
+    counts = [int(w) for w in args.workers.split(",") if w]
+    rows = [run_appvet(paths[: args.apps], w) for w in counts]
     if args.androguard_apps and Path(args.androguard_python).exists():
-        rows += [run_androguard(paths[: args.androguard_apps], w, args.androguard_python) for w in (1, 2)]
+        rows += [run_androguard(paths[: args.androguard_apps], w, args.androguard_python) for w in counts]
     for r in rows:
         print(json.dumps(r), file=sys.stderr)
     speedup = rows[1]["apps_per_min"] / rows[0]["apps_per_min"] if rows[0]["apps_per_min"] else 0.0

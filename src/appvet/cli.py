@@ -119,7 +119,7 @@ def _load_kb(kb: list[Path] | None):  # type: ignore[no-untyped-def]
 
 @app.command("review")
 def review_cmd(
-    path: Annotated[Path, typer.Argument(help="APK, or split-APK bundle (.apks, .xapk, .apkm).")],
+    path: Annotated[Path, typer.Argument(help="APK, split-APK bundle (.apks, .xapk, .apkm) or App Bundle (.aab).")],
     fmt: Annotated[ReviewFormat, typer.Option("--format", "-f", help="Report format.")] = ReviewFormat.text,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here (summary to stderr).")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import struct
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,22 +13,11 @@ from hypothesis import strategies as st
 
 from appvet.android.axml import MAX_DEPTH, StringPool, XmlElement, parse_axml, to_xml
 from appvet.errors import FormatError
+from tests.android.data.axml import writers as w
 
 DATA = Path(__file__).parent / "data" / "axml"
 
 
-def _writers() -> ModuleType:
-    """The test-data writers, loaded by path (tests/ is not a package)."""
-    name = "appvet_tests_axml_writers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, DATA / "writers.py")
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-w = _writers()
 
 MANIFEST = (DATA / "AndroidManifest.xml").read_bytes()
 OBFUSCATED = (DATA / "obfuscated" / "AndroidManifest.xml").read_bytes()

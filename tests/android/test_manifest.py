@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,22 +12,11 @@ from appvet.android.arsc import parse_arsc
 from appvet.android.manifest import Manifest, class_name, read_manifest
 from appvet.errors import FormatError
 from appvet.model import Component, ManifestSummary, Permission
+from tests.android.data.axml import writers as w
 
 DATA = Path(__file__).parent / "data" / "axml"
 
 
-def _writers() -> ModuleType:
-    """The test-data writers, loaded by path (tests/ is not a package)."""
-    name = "appvet_tests_axml_writers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, DATA / "writers.py")
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-w = _writers()
 El, Attr = w.El, w.Attr
 
 MANIFEST = (DATA / "AndroidManifest.xml").read_bytes()

@@ -302,7 +302,13 @@ def _package(data: bytes, pos: int, header_size: int, size: int, name: str) -> _
 
 
 def parse_arsc(data: bytes, name: str = "resources.arsc") -> ResourceTable:
-    """Index a resource table; ``FormatError`` if it is not one or its chunks are malformed."""
+    """Index a resource table; ``FormatError`` if it is not one or its chunks are malformed.
+
+    An App Bundle's protobuf table (``resources.pb``) is read by ``protores`` and answers alike."""
+    from appvet.android.protores import looks_like_proto_table, parse_resources_pb
+
+    if looks_like_proto_table(data):
+        return parse_resources_pb(data, name)
     data = bytes(data)
     if len(data) < 12:
         raise FormatError("too short for a resource table header", file=name)

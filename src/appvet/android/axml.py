@@ -470,7 +470,14 @@ class _Reader:
 
 
 def parse_axml(data: bytes, name: str = "AndroidManifest.xml") -> XmlElement:
-    """Parse binary XML and return its root element; ``FormatError`` if Android could not read it."""
+    """Parse binary XML and return its root element; ``FormatError`` if Android could not read it.
+
+    An App Bundle keeps its XML as aapt2's protobuf ``XmlNode``; that form is read by ``protoxml``
+    into the same tree."""
+    from appvet.android.protoxml import looks_like_proto_xml, parse_proto_xml
+
+    if looks_like_proto_xml(data):
+        return parse_proto_xml(data, name)
     data = bytes(data)
     if len(data) < 8:
         raise FormatError("too short for a binary XML header", file=name)

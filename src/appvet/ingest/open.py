@@ -1,4 +1,4 @@
-"""Open an input file: a plain APK or a bundle of split APKs (.xapk, .apks, .apkm)."""
+"""Open an input file: a plain APK, a bundle of split APKs (.xapk, .apks, .apkm) or an App Bundle (.aab)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from appvet.errors import ArchiveError, InputError
+from appvet.ingest.aab import bundle_parts, is_bundle
 from appvet.ingest.interface import ApkPart, InputPackage
 from appvet.ingest.zipread import Limits, ZipArchive, open_zip
 
@@ -94,6 +95,9 @@ def open_input(path: str | os.PathLike[str], limits: Limits | None = None) -> In
     names = outer.names()
     suffix = p.suffix.lower()
     nested = _bundle_apks(names)
+
+    if is_bundle(outer):
+        return InputPackage(p.name, digest, len(view), "aab", bundle_parts(outer))
 
     if MANIFEST in outer.entries:
         parts = (ApkPart(p.name, outer, ""),)
