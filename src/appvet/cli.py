@@ -293,12 +293,16 @@ def kb_show(
     ident: Annotated[str, typer.Argument(help="Entity, SDK, ban list, country list id, or a country code.")],
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
     kb: KbOption = None,
+    on: Annotated[
+        datetime | None,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="Owner chain and ban-list status as of this day."),
+    ] = None,
 ) -> None:
-    """One KB row with its ownership chain, jurisdictions and sources."""
+    """One KB row with its ownership chain, jurisdictions and sources; a ban list with its events and status."""
     from appvet.kb.commands import show
 
     try:
-        _print_data(show(_load_kb(kb), ident), fmt)
+        _print_data(show(_load_kb(kb), ident, on.date() if on else None), fmt)
     except AppvetError as exc:
         _fail(exc, False)
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from appvet.kb.ban_checks import validate_ban_lists
 from appvet.kb.importers import OPERATOR_PREFIX
 from appvet.kb.knowledge import KnowledgeBase
 
@@ -134,4 +135,5 @@ def validate(kb: KnowledgeBase) -> list[str]:
         chain = kb.owner_chain(ent.id)
         if chain and chain[-1].parent is not None:
             problems.append(f"entity {ent.id}: ownership chain ends in a cycle or a missing parent")
+    problems.extend(validate_ban_lists(kb))
     return problems

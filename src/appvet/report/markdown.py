@@ -167,7 +167,7 @@ def _bans(r: Review) -> list[str]:
     if not r.bans:
         return [*out, "The app is on no ban list of the knowledge base."]
     for b in r.bans:
-        revoked = f", revoked {md(b.revoked)} by {md(b.revoked_by)}" if b.revoked else ""
+        revoked = f", since {md(b.status_since)} by {md(b.status_by)}" if b.status_by else ""
         out.append(f"- **{md(b.name)}** ({md(b.jurisdiction)}, {md(b.authority)}, {md(b.instrument)}, {md(b.date)}): "
                    f"{md(b.status)} on {md(r.review_date)}{revoked}; listed as {md(b.listed_as)} "
                    f"(matched by {md(b.matched_by)})")

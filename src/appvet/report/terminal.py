@@ -45,7 +45,7 @@ def _header(review: Review) -> Text:
         t.append("developer: " + " → ".join(f"{x.name} ({x.country or '?'})" for x in a.developer) + "\n")
     for b in review.bans:
         style = "bold red" if b.status == "in-force" else "yellow"
-        revoked = f", revoked {b.revoked} by {b.revoked_by}" if b.revoked else ""
+        revoked = f", since {b.status_since} by {b.status_by}" if b.status_by else ""
         t.append(f"on ban list: {b.name} [{b.status} on {review.review_date}{revoked}] (matched by {b.matched_by})\n",
                  style=style)
     return t
