@@ -424,3 +424,24 @@ def test_review_reports_the_status_and_the_deciding_event(kb: Any) -> None:
     assert pafaca.status == "divested" and not pafaca.in_force and pafaca.status_since == "2026-01-22"
     assert hits["us-no-tiktok-gov-devices-2022"].devices == "government"
     assert hits["us-no-tiktok-gov-devices-2022"].in_force
+
+
+def test_apps_of_a_covered_developer_are_caught_by_the_signer(kb: Any, tiktok_review: Any) -> None:
+    from appvet.analyze.sdks import owner_chain
+
+    chain = owner_chain(kb, "bytedance-beijing")
+    other = dataclasses.replace(
+        tiktok_review,
+        app=dataclasses.replace(
+            tiktok_review.app, package="com.example.bytedance.other", label="Other", developer=chain
+        ),
+    )
+    us, gov = load_policy("us-foreign-adversary"), load_policy("gov-device-strict")
+    assert "FA003" in {r.rule for r in evaluate(other, us, kb, d("2026-02-01")).fired}  # PAFACA covers ByteDance apps
+    assert "FA003" not in {r.rule for r in evaluate(other, us, kb, d("2024-06-01")).fired}
+    assert "GD003" in {r.rule for r in evaluate(other, gov, kb, d("2023-06-01")).fired}  # No TikTok Act: successors
+    unsigned = dataclasses.replace(other, app=dataclasses.replace(other.app, developer=()))
+    assert "GD003" not in {r.rule for r in evaluate(unsigned, gov, kb, d("2026-02-01")).fired}
+    # The divested US app, still signed by its former owner, no longer falls under PAFACA through the signer.
+    signed_tiktok = dataclasses.replace(tiktok_review, app=dataclasses.replace(tiktok_review.app, developer=chain))
+    assert "FA003" not in {r.rule for r in evaluate(signed_tiktok, us, kb, d("2026-02-01")).fired}

@@ -45,6 +45,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "app": frozenset({
         "package", "label", "signer_countries", "sdks", "sdk_jurisdictions", "bans", "ban_jurisdictions",
         "ban_scopes", "ban_statuses", "government_device_bans", "government_device_ban_jurisdictions",
+        "developer_ban_lists", "developer_ban_jurisdictions",
     }),
 }
 

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from appvet.kb import KnowledgeBase, lookup
-from appvet.kb.bans import IN_FORCE
+from appvet.kb.bans import IN_FORCE, status_for_app
 from appvet.model import (
     CONFIDENCE_ORDER,
     FIRST_PARTY,
@@ -73,6 +73,23 @@ def controller_bans(kb: Any, chain: Sequence[OwnerLink], on: date) -> tuple[str,
 def controller_ban_jurisdictions(kb: Any, chain: Sequence[OwnerLink], on: date) -> tuple[str, ...]:
     """Issuing countries of those lists that apply to every device (not only a government's own)."""
     return tuple(sorted({b.jurisdiction for b in _controller_lists(kb, chain, on) if b.devices != "government"}))
+
+
+def developer_bans(kb: Any, app: Any, on: date) -> list[Any]:
+    """Lists in force that cover the app's developer (its signer's entity) as a class, for this app.
+
+    The status is taken for the app itself, so a list that ended for it (a divested app still signed
+    with its former owner's key) does not count.
+    """
+    chain = getattr(app, "developer", ()) or ()
+    entities = {link.entity for link in chain}
+    lists = getattr(kb, "ban_lists", None) or {}
+    return sorted(
+        (b for b in lists.values()
+         if entities.intersection(getattr(b, "controllers", ()))
+         and status_for_app(b, on, app.package, app.label).status in IN_FORCE),
+        key=lambda b: b.id,
+    )
 
 
 def _controller_lists(kb: Any, chain: Sequence[OwnerLink], on: date) -> list[Any]:
@@ -327,6 +344,13 @@ class SubjectBuilder:
         )
         general = [b for b in bans if b.devices != "government"]
         official = [b for b in bans if b.devices == "government"]
+        by_developer = developer_bans(self.kb, app, self.on)
+        links.extend(
+            Evidence("kb", "kb:ban-lists", b.id, f"{b.name} ({b.instrument}; {b.jurisdiction}, {b.devices} devices): "
+                     f"covers every app of {', '.join(c for c in b.controllers)}, the signer's group; in force on "
+                     f"{self.on.isoformat()}")
+            for b in by_developer
+        )
         juris = sorted({j for s in self.review.sdks for j in s.jurisdictions})
         yield Subject(
             kind="app",
@@ -339,6 +363,10 @@ class SubjectBuilder:
                 "ban_jurisdictions": tuple(sorted({b.jurisdiction for b in general})),
                 "ban_scopes": tuple(sorted({b.scope for b in bans})),
                 "ban_statuses": tuple(sorted({b.status for b in bans})),
+                "developer_ban_lists": tuple(b.id for b in by_developer),
+                "developer_ban_jurisdictions": tuple(sorted(
+                    {b.jurisdiction for b in by_developer if b.devices != "government"}
+                )),
                 "government_device_bans": tuple(b.id for b in official),
                 "government_device_ban_jurisdictions": tuple(sorted(
                     {b.jurisdiction for b in official} | {b.subdivision for b in official if b.subdivision}

@@ -44,10 +44,11 @@ def _header(review: Review) -> Text:
     if a.developer:
         t.append("developer: " + " → ".join(f"{x.name} ({x.country or '?'})" for x in a.developer) + "\n")
     for b in review.bans:
-        style = "bold red" if b.status == "in-force" else "yellow"
+        style = "bold red" if b.in_force else "yellow"
         revoked = f", since {b.status_since} by {b.status_by}" if b.status_by else ""
-        t.append(f"on ban list: {b.name} [{b.status} on {review.review_date}{revoked}] (matched by {b.matched_by})\n",
-                 style=style)
+        devices = ", government devices" if b.devices == "government" else ""
+        t.append(f"on ban list: {b.name} [{b.status} on {review.review_date}{revoked}{devices}] "
+                 f"(matched by {b.matched_by})\n", style=style)
     return t
 
 
