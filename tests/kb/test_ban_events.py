@@ -275,11 +275,11 @@ def test_kaspersky_and_deepseek_lists(kb: Any) -> None:
 
 def test_kb_show_prints_events_and_the_status_on_a_date(kb: Any) -> None:
     shown = commands.show(kb, "us-pafaca-2024", d("2026-02-01"))
-    assert shown["status"] == "in-force" and shown["on"] == "2026-02-01"
+    assert shown["kind"] == "ban-list" and shown["status"] == "in-force" and shown["on"] == "2026-02-01"
     assert [e["kind"] for e in shown["events"]][:3] == ["order", "ruling", "effective"]
     assert all(e["sources"] for e in shown["events"])
     per_app = {a["package"]: a for a in shown["status_per_app"]}
-    assert per_app[TIKTOK]["status"] == "divested" and per_app[TIKTOK]["kind"] == "divestiture"
+    assert per_app[TIKTOK]["status"] == "divested" and per_app[TIKTOK]["by_kind"] == "divestiture"
     earlier = commands.show(kb, "us-pafaca-2024", d("2025-05-01"))
     assert (
         earlier["status"] == "enforcement-delayed"
@@ -308,7 +308,8 @@ def test_kb_show_on_the_command_line() -> None:
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["status"] == "enjoined" and data["kind"] == "injunction" and data["since"] == "2023-11-30"
+    assert data["kind"] == "ban-list" and data["id"] == "us-mt-sb419-2023"
+    assert data["status"] == "enjoined" and data["by_kind"] == "injunction" and data["since"] == "2023-11-30"
 
 
 # -- validate -------------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def _state(state: BanStatus) -> dict[str, Any]:
         "in_force": state.in_force,
         "since": state.since,
         "by": decided.title if decided else None,
-        "kind": decided.kind if decided else None,
+        "by_kind": decided.kind if decided else None,
         "until": state.until,
     }
 
