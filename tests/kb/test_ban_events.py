@@ -180,7 +180,8 @@ def test_lists_gov_device_strict_relies_on_exist(kb: Any) -> None:
     for ban in kb.ban_lists.values():
         assert (ban.scope == "government-devices") == (ban.devices == "government"), ban.id
     states = [b for b in kb.ban_lists.values() if b.group == "us-state-government-devices"]
-    assert len(states) >= 5 and all(b.subdivision and b.subdivision.startswith("US-") for b in states)
+    assert len(states) >= 6 and all(b.subdivision and b.subdivision.startswith("US-") for b in states)
+    assert "us-tx-2022-12-07" in {b.id for b in states}
     assert {
         "us-mt-sb419-2023",
         "us-commerce-kaspersky-2024",
@@ -267,6 +268,13 @@ def test_kaspersky_and_deepseek_lists(kb: Any) -> None:
         "kr-pipc-deepseek-2025",
     } <= set(hits)
     assert hits["it-garante-deepseek-2025"]["devices"] == "all"
+    korea = kb.ban_lists["kr-pipc-deepseek-2025"]
+    assert [status_on(korea, d(x)).status for x in ("2025-02-14", "2025-02-15", "2025-04-27", "2025-04-28")] == [
+        "not-yet-issued",
+        "in-force",
+        "in-force",
+        "lifted",
+    ]
     assert hits["au-pspf-deepseek-2025"]["devices"] == "government"
     assert bans_for_app(kb, DEEPSEEK, None, d("2025-01-29")) == [] or all(
         not h["in_force"] for h in bans_for_app(kb, DEEPSEEK, None, d("2025-01-29"))
