@@ -404,10 +404,11 @@ def kb_show(
     kb: KbOption = None,
     on: Annotated[
         datetime | None,
-        typer.Option("--date", formats=["%Y-%m-%d"], help="Owner chain and ban status as of this day."),
+        typer.Option("--date", formats=["%Y-%m-%d"], help="Owner chain and ban-list status as of this day."),
     ] = None,
 ) -> None:
-    """One KB row with its ownership chain (each link with its start date and sources), jurisdictions and sources."""
+    """One KB row with its ownership chain (each link with its start date and sources), jurisdictions and sources;
+    a ban list with its events and its status."""
     from appvet.kb.commands import show
 
     try:

@@ -328,7 +328,8 @@ class BanHit:
     instrument: str
     date: str
     status: str
-    """On the review date: ``in-force``, ``revoked``, ``not-yet-effective`` or ``not-yet-issued``."""
+    """On the review date, computed from the list's dated events: ``not-yet-issued``, ``not-yet-effective``,
+    ``in-force``, ``enforcement-delayed``, ``enjoined``, ``revoked``, ``expired``, ``lifted`` or ``divested``."""
     revoked: str | None
     revoked_by: str | None
     matched_by: str
@@ -337,6 +338,16 @@ class BanHit:
     complete: bool
     """False when the list as published is only partly known."""
     sources: tuple[str, ...]
+    scope: str = ""
+    """What the list restricts: ``blocking``, ``transactions``, ``distribution`` or ``government-devices``."""
+    devices: str = "all"
+    """``all``, or ``government`` when only devices of the issuing government or institution are covered."""
+    in_force: bool = False
+    """True for ``in-force`` and ``enforcement-delayed`` (law on the day, enforcement paused)."""
+    status_since: str | None = None
+    """Date of the event that set ``status``."""
+    status_by: str | None = None
+    """The instrument or decision of that event (an executive order, a court order, a divestiture)."""
 
 
 @dataclass(frozen=True)

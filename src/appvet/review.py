@@ -195,5 +195,7 @@ def _bans(kb: KnowledgeBase, package: str | None, label: str | None, on: date) -
             revoked_by=row.get("revoked_by"), matched_by=row["matched_by"],
             listed_as=row.get("listed_package") or row.get("listed_name") or "",
             complete=bool(row.get("complete", True)), sources=tuple(row.get("sources", ())),
+            scope=row.get("scope", ""), devices=row.get("devices", "all"), in_force=bool(row.get("in_force")),
+            status_since=row.get("status_since"), status_by=row.get("status_by"),
         ))
     return tuple(sorted(hits, key=lambda b: (b.date, b.list)))

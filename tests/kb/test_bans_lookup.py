@@ -55,6 +55,7 @@ def test_pafaca_and_india_orders() -> None:
     assert TIKTOK in {a.package for a in june.apps}
     sept = kb.ban_lists["in-meity-2020-09-02"]
     assert sept.count_declared == 118 and not sept.complete and len(sept.apps) < 118
+    assert "18 of the 118" in sept.note
     assert len(kb.ban_lists["in-meity-2020-11-24"].apps) == 43
     for ban in kb.ban_lists.values():
         assert ban.sources
@@ -65,8 +66,11 @@ def test_pafaca_and_india_orders() -> None:
 def test_bans_for_app_reports_status_on_the_date() -> None:
     kb = load_kb()
     on_2021 = {b["list"]: b for b in bans_for_app(kb, "com.tencent.mm", "WeChat", date(2021, 1, 1))}
-    assert set(on_2021) == {"in-meity-2020-06-29", "us-eo-13943"}
-    assert on_2021["us-eo-13943"]["status"] == "in-force" and on_2021["us-eo-13943"]["revoked_by"] is None
+    assert set(on_2021) == {"in-meity-2020-06-29", "us-eo-13943", "us-va-2022-12", "ca-tbs-wechat-kaspersky-2023"}
+    assert on_2021["us-va-2022-12"]["status"] == "not-yet-issued"
+    # Enjoined by the N.D. Cal. order of 2020-09-19 before it took effect, until its revocation.
+    assert on_2021["us-eo-13943"]["status"] == "enjoined" and on_2021["us-eo-13943"]["revoked_by"] is None
+    assert not on_2021["us-eo-13943"]["in_force"] and on_2021["us-eo-13943"]["status_since"] == "2020-09-19"
     later = {b["list"]: b for b in bans_for_app(kb, "com.tencent.mm", None, date(2022, 1, 1))}
     assert later["us-eo-13943"]["status"] == "revoked"
     assert "14034" in later["us-eo-13943"]["revoked_by"] and later["us-eo-13943"]["revoked"] == "2021-06-09"
@@ -75,7 +79,12 @@ def test_bans_for_app_reports_status_on_the_date() -> None:
     assert {b["status"] for b in before} == {"not-yet-issued"}
     pafaca = [b for b in bans_for_app(kb, TIKTOK, None, date(2024, 6, 1)) if b["list"] == "us-pafaca-2024"]
     assert pafaca[0]["status"] == "not-yet-effective"
-    assert bans_for_app(kb, TIKTOK, None, date(2026, 1, 1))[-1]["status"] == "in-force"
+    on_2026 = {b["list"]: b for b in bans_for_app(kb, TIKTOK, None, date(2026, 1, 1))}
+    assert on_2026["us-pafaca-2024"]["status"] == "enforcement-delayed" and on_2026["us-pafaca-2024"]["in_force"]
+    assert on_2026["us-pafaca-2024"]["delay_until"] == "2026-01-23"
+    assert "14352" in on_2026["us-pafaca-2024"]["status_by"]
+    assert on_2026["us-no-tiktok-gov-devices-2022"]["status"] == "in-force"
+    assert on_2026["us-no-tiktok-gov-devices-2022"]["devices"] == "government"
 
 
 def test_bans_for_app_matches_names_only_where_the_list_has_no_package() -> None:

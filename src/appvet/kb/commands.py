@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from appvet.errors import FormatError, UsageError
+from appvet.kb import bans, loader
 from appvet.kb import importers as imp
-from appvet.kb import loader
+from appvet.kb.bans import BanStatus
 from appvet.kb.knowledge import KnowledgeBase
 from appvet.kb.lookup import bans_for_controller
-from appvet.kb.model import BanList, CountryList, Entity, JurisdictionProfile, LawFact, OwnershipChange, Sdk
+from appvet.kb.model import BanEvent, BanList, CountryList, Entity, JurisdictionProfile, LawFact, OwnershipChange, Sdk
 from appvet.model import Source
 
 MAX_IMPORT_BYTES = 32 * 1024 * 1024
@@ -148,24 +149,65 @@ def _show_sdk(kb: KnowledgeBase, sdk: Sdk, on: date) -> dict[str, Any]:
     }
 
 
+def _event(e: BanEvent) -> dict[str, Any]:
+    return {
+        "date": e.date,
+        "precision": e.precision,
+        "kind": e.kind,
+        "title": e.title,
+        "summary": e.summary,
+        "until": e.until,
+        "apps": list(e.apps),
+        "note": e.note,
+        "sources": [
+            {"url": s.url, "as_of": s.as_of, "primary": s.primary, "title": s.title, "read": s.read} for s in e.sources
+        ],
+    }
+
+
+def _state(state: BanStatus) -> dict[str, Any]:
+    decided = state.event
+    return {
+        "status": state.status,
+        "in_force": state.in_force,
+        "since": state.since,
+        "by": decided.title if decided else None,
+        "by_kind": decided.kind if decided else None,
+        "until": state.until,
+    }
+
+
 def _show_ban_list(ban: BanList, on: date) -> dict[str, Any]:
+    whole = bans.status_on(ban, on)
+    per_app = []
+    for app in ban.apps:
+        state = bans.status_for_app(ban, on, app.package, app.name)
+        if state != whole:
+            per_app.append({"name": app.name, "package": app.package, **_state(state)})
     return {
         "kind": "ban-list",
         "id": ban.id,
         "name": ban.name,
         "jurisdiction": ban.jurisdiction,
+        "subdivision": ban.subdivision,
+        "institution": ban.institution,
+        "group": ban.group,
         "authority": ban.authority,
         "instrument": ban.instrument,
         "scope": ban.scope,
+        "devices": ban.devices,
+        "on": on.isoformat(),
+        **_state(whole),
+        "status_per_app": per_app,
         "date": ban.date,
         "effective": ban.effective,
         "revoked": ban.revoked,
         "revoked_by": ban.revoked_by,
-        "on": on.isoformat(),
-        "status": ban.status_on(on),
+        "events": [_event(e) for e in ban.events],
         "count_declared": ban.count_declared,
         "complete": ban.complete,
         "controllers": list(ban.controllers),
+        "developers": list(ban.developers),
         "apps": [
             {"name": a.name, "package": a.package, "note": a.note, "sources": _sources(a.sources)} for a in ban.apps
         ],
@@ -262,6 +304,7 @@ def search(kb: KnowledgeBase, text: str, limit: int = SEARCH_LIMIT) -> list[dict
         check("ban-list", ban.id, ban.name, "name", [ban.name, ban.instrument])
         check("ban-list", ban.id, ban.name, "app", [a.name for a in ban.apps])
         check("ban-list", ban.id, ban.name, "package", [a.package for a in ban.apps])
+        check("ban-list", ban.id, ban.name, "developer", ban.developers)
     for clist in kb.country_lists.values():
         check("country-list", clist.id, clist.name, "id", [clist.id])
         check("country-list", clist.id, clist.name, "name", [clist.name])

@@ -33,11 +33,13 @@ from typing import Any
 from appvet.errors import KnowledgeBaseError
 from appvet.kb.knowledge import KnowledgeBase
 from appvet.kb.model import (
+    BanEvent,
     BanList,
     BannedApp,
     CountryList,
     DataCategoryInfo,
     Entity,
+    EventSource,
     JurisdictionProfile,
     LawFact,
     Library,
@@ -56,7 +58,7 @@ _SUFFIXES = (".json", ".yaml", ".yml")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """A knowledge-base file above this size is refused rather than read into memory."""
 _CACHE_FORMAT = b"appvet-kb-cache-1"
-_CODE_FILES = ("model.py", "knowledge.py", "loader.py")
+_CODE_FILES = ("model.py", "knowledge.py", "loader.py", "bans.py")
 # The manifest is not part of the key: it only decides whether validation can be skipped.
 
 _memo: dict[str, KnowledgeBase] = {}
@@ -209,16 +211,54 @@ def _entity(r: dict[str, Any]) -> Entity:
     )
 
 
+def _event_sources(raw: list[dict[str, Any]]) -> tuple[EventSource, ...]:
+    return tuple(
+        EventSource(
+            url=s["url"], as_of=s["as_of"], primary=bool(s.get("primary", False)), title=s.get("title", ""),
+            read=s.get("read"),
+        )
+        for s in raw
+    )
+
+
+def _legacy_events(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Events for a row written with the older ``date`` / ``effective`` / ``revoked`` fields (overlays)."""
+    sources = r["sources"]
+    events = [{"date": r["date"], "kind": "order", "title": r["instrument"], "sources": sources}]
+    if r.get("effective"):
+        events.append({"date": r["effective"], "kind": "effective", "title": r["instrument"], "sources": sources})
+    if r.get("revoked"):
+        events.append({"date": r["revoked"], "kind": "revocation", "title": r["revoked_by"], "sources": sources})
+    return events
+
+
+def _ban_event(e: dict[str, Any]) -> BanEvent:
+    return BanEvent(
+        date=e["date"],
+        kind=e["kind"],
+        title=e["title"],
+        sources=_event_sources(e["sources"]),
+        precision=e.get("precision", "day"),
+        until=e.get("until"),
+        apps=tuple(e.get("apps", ())),
+        summary=e.get("summary", ""),
+        note=e.get("note", ""),
+    )
+
+
 def _ban_list(r: dict[str, Any]) -> BanList:
+    raw_events = r.get("events") or _legacy_events(r)
+    # Stable sort: events of one day keep the order the file gives (an order before its delay).
+    events = tuple(_ban_event(e) for e in sorted(raw_events, key=lambda e: e["date"]))
     return BanList(
         id=r["id"],
         name=r["name"],
         jurisdiction=r["jurisdiction"],
         authority=r["authority"],
         instrument=r["instrument"],
-        date=r["date"],
         scope=r["scope"],
         sources=_sources(r["sources"]),
+        events=events,
         apps=tuple(
             BannedApp(
                 name=a["name"],
@@ -229,9 +269,11 @@ def _ban_list(r: dict[str, Any]) -> BanList:
             for a in r.get("apps", ())
         ),
         controllers=tuple(r.get("controllers", ())),
-        effective=r.get("effective"),
-        revoked=r.get("revoked"),
-        revoked_by=r.get("revoked_by"),
+        developers=tuple(r.get("developers", ())),
+        devices=r.get("devices", "government" if r["scope"] == "government-devices" else "all"),
+        subdivision=r.get("subdivision"),
+        institution=r.get("institution"),
+        group=r.get("group"),
         count_declared=r.get("count_declared"),
         complete=r.get("complete", True),
         note=r.get("note", ""),

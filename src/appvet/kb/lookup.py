@@ -13,6 +13,7 @@ import weakref
 from datetime import date
 from typing import Any
 
+from appvet.kb.bans import status_for_app
 from appvet.kb.knowledge import KnowledgeBase
 from appvet.kb.model import BanList
 
@@ -119,20 +120,32 @@ def match_signer(kb: KnowledgeBase, organisation: str | None) -> str | None:
     return None
 
 
-def _list_summary(ban: BanList, on: date) -> dict[str, Any]:
+def _list_summary(ban: BanList, on: date, package: str | None = None, name: str | None = None) -> dict[str, Any]:
+    state = status_for_app(ban, on, package, name)
+    decided = state.event
+    revoked = ban.revoked if ban.revoked is not None and on.isoformat() >= ban.revoked else None
     return {
         "list": ban.id,
         "name": ban.name,
         "jurisdiction": ban.jurisdiction,
+        "subdivision": ban.subdivision,
+        "institution": ban.institution,
         "authority": ban.authority,
         "instrument": ban.instrument,
         "scope": ban.scope,
+        "devices": ban.devices,
         "date": ban.date,
         "effective": ban.effective,
-        "status": ban.status_on(on),
+        "status": state.status,
+        "in_force": state.in_force,
+        "status_since": state.since,
+        "status_by": decided.title if decided else None,
+        "status_kind": decided.kind if decided else None,
+        "status_sources": [s.url for s in decided.sources] if decided else [],
+        "delay_until": state.until,
         "on": on.isoformat(),
-        "revoked": ban.revoked if ban.revoked is not None and on.isoformat() >= ban.revoked else None,
-        "revoked_by": ban.revoked_by if ban.revoked is not None and on.isoformat() >= ban.revoked else None,
+        "revoked": revoked,
+        "revoked_by": ban.revoked_by if revoked else None,
         "complete": ban.complete,
         "sources": [s.url for s in ban.sources],
     }
@@ -156,7 +169,7 @@ def bans_for_app(kb: KnowledgeBase, package: str | None, label: str | None, on: 
                 hit = bool(label_key) and label_key == " ".join(app.name.casefold().split())
                 how = "name"
             if hit:
-                entry = _list_summary(ban, on)
+                entry = _list_summary(ban, on, app.package, app.name)
                 entry.update(matched_by=how, listed_name=app.name, listed_package=app.package)
                 if app.sources:
                     entry["package_sources"] = [s.url for s in app.sources]

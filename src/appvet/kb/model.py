@@ -139,47 +139,109 @@ class BannedApp:
 
 
 @dataclass(frozen=True)
+class EventSource:
+    """Where a ban-list event was read: the instrument itself (``primary``) or a report of it (``secondary``)."""
+
+    url: str
+    as_of: str
+    """ISO date on which the source stated the fact."""
+    primary: bool = False
+    """The instrument itself or its official publication: Federal Register, public law, court order,
+    a government's own release. ``False`` for news and commentary."""
+    title: str = ""
+    read: str | None = None
+    """Date the source was last read to check the event, when recorded."""
+
+
+@dataclass(frozen=True)
+class BanEvent:
+    """One dated legal step in the life of a ban list; the list's status on a day is computed from these."""
+
+    date: str
+    """ISO date; with ``precision`` ``month`` or ``year`` only the leading part is known (the rest is 01)."""
+    kind: str
+    """One of :data:`appvet.kb.bans.EVENT_KINDS`."""
+    title: str
+    """The instrument or decision, as cited (``Executive Order 14166``, ``Alario v. Knudsen, D. Mont.``)."""
+    sources: tuple[EventSource, ...]
+    precision: str = "day"
+    until: str | None = None
+    """Last day of a ``delay`` (non-enforcement period), when it states one."""
+    apps: tuple[str, ...] = ()
+    """Packages or listed names the event is limited to (a divestiture of one app); empty: the whole list."""
+    summary: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class BanList:
-    """A government order or statute that bans or restricts named apps (or apps of named controllers)."""
+    """A government order or statute that bans or restricts named apps (or apps of named controllers).
+
+    Dates are not stored as fields: ``date``, ``effective`` and ``revoked`` are read off ``events``,
+    and the status on a day is computed by :func:`appvet.kb.bans.status_on`.
+    """
 
     id: str
     name: str
     jurisdiction: str
-    """ISO 3166-1 alpha-2 of the state that issued it."""
+    """ISO 3166-1 alpha-2 of the state that issued it (``EU`` for institutions of the European Union)."""
     authority: str
     instrument: str
     """The legal instrument: ``Executive Order 13942``, ``Pub. L. 118-50, div. H`` ..."""
-    date: str
-    """Date issued or enacted."""
     scope: str
     """What is restricted: ``blocking`` (access blocked), ``transactions``, ``distribution`` (app stores, hosting),
-    ``government-devices``."""
+    ``government-devices`` (installation and use on devices and networks of the issuing body)."""
     sources: tuple[Source, ...]
+    events: tuple[BanEvent, ...] = ()
+    """Oldest first."""
     apps: tuple[BannedApp, ...] = ()
     controllers: tuple[str, ...] = ()
     """Entity ids whose apps the instrument covers as a class (e.g. any app operated by ByteDance)."""
-    effective: str | None = None
-    """Date the restriction took effect, when later than ``date``."""
-    revoked: str | None = None
-    """Date of revocation, if revoked."""
-    revoked_by: str | None = None
-    """The revoking instrument."""
+    developers: tuple[str, ...] = ()
+    """Companies the instrument names, as it names them, when the knowledge base holds no entity for them."""
+    devices: str = "all"
+    """``all`` or ``government`` (devices and networks of the issuing government or institution)."""
+    subdivision: str | None = None
+    """ISO 3166-2 code when a state or province issued it (``US-MT``)."""
+    institution: str | None = None
+    """The body whose own devices are covered, when narrower than a whole government (``European Commission``)."""
+    group: str | None = None
+    """Lists that belong together (``us-state-government-devices``)."""
     count_declared: int | None = None
     """Number of apps the instrument states; more than ``len(apps)`` when the published list is not complete."""
     complete: bool = True
     """``False`` when the rows here are only part of the instrument's list."""
     note: str = ""
 
-    def status_on(self, on: date) -> str:
-        """``not-yet-issued``, ``not-yet-effective``, ``in-force`` or ``revoked`` on the given date."""
-        day = on.isoformat()
-        if day < self.date:
-            return "not-yet-issued"
-        if self.revoked is not None and day >= self.revoked:
-            return "revoked"
-        if self.effective is not None and day < self.effective:
-            return "not-yet-effective"
-        return "in-force"
+    def _first(self, *kinds: str) -> BanEvent | None:
+        return next((e for e in self.events if e.kind in kinds), None)
+
+    @property
+    def date(self) -> str:
+        """Date issued or enacted: the first ``order`` event (the first event if there is none)."""
+        first = self._first("order") or (self.events[0] if self.events else None)
+        return first.date if first else "0000-00-00"
+
+    @property
+    def effective(self) -> str | None:
+        event = self._first("effective")
+        return event.date if event else None
+
+    @property
+    def revoked(self) -> str | None:
+        event = self._first("revocation")
+        return event.date if event else None
+
+    @property
+    def revoked_by(self) -> str | None:
+        event = self._first("revocation")
+        return event.title if event else None
+
+    def status_on(self, on: date, app: str | None = None) -> str:
+        """Status on a day, computed from the events (see :func:`appvet.kb.bans.status_on`)."""
+        from appvet.kb.bans import status_on
+
+        return status_on(self, on, app).status
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from appvet.kb.ban_checks import validate_ban_lists
 from appvet.kb.importers import GENERIC_NATIVE_LIBS, generic_prefix
 from appvet.kb.knowledge import KnowledgeBase
 from appvet.model import Source
@@ -191,6 +192,8 @@ def check(kb: KnowledgeBase, today: date | None = None) -> list[Problem]:
         chain = kb.owner_chain(ent.id)
         if chain and chain[-1].parent is not None and not chain[-1].ownership:
             err("chain", f"{label}: ownership chain ends in a cycle or a missing parent")
+    for message in validate_ban_lists(kb):
+        err("ban-list", message)
     out.sort(key=lambda p: p.level != "error")
     return out
 

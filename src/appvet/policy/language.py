@@ -36,7 +36,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "sdk": frozenset({
         "sdk", "sdk_name", "sdk_categories", "matched_by", "owner", "owner_country", "parent", "parent_country",
         "jurisdictions", "data_categories", "confidence", "endpoint_hosts", "endpoint_countries",
-        "banned_controller_lists",
+        "banned_controller_lists", "banned_controller_jurisdictions",
     }),
     "endpoint": frozenset({
         "host", "domain", "kind", "owner", "owner_country", "parent", "parent_country", "jurisdictions",
@@ -44,7 +44,8 @@ FIELDS: dict[str, frozenset[str]] = {
     }),
     "app": frozenset({
         "package", "label", "signer_countries", "sdks", "sdk_jurisdictions", "bans", "ban_jurisdictions",
-        "ban_scopes",
+        "ban_scopes", "ban_statuses", "government_device_bans", "government_device_ban_jurisdictions",
+        "developer_ban_lists", "developer_ban_jurisdictions",
     }),
 }
 

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from appvet.kb import KnowledgeBase, lookup
+from appvet.kb.bans import IN_FORCE, status_for_app
 from appvet.model import (
     CONFIDENCE_ORDER,
     FIRST_PARTY,
@@ -41,28 +42,64 @@ class Ban:
     instrument: str
     matched: str
     """What matched: ``package org.x`` or ``name Foo``."""
+    status: str = "in-force"
+    """``in-force`` or ``enforcement-delayed`` (the law applies; its enforcement is paused)."""
+    devices: str = "all"
+    """``all`` or ``government``: whose devices the list covers."""
+    status_by: str = ""
+    """The instrument of the event that set the status."""
+    subdivision: str | None = None
 
 
 def bans_for_app(kb: KnowledgeBase, package: str | None, label: str | None, on: date) -> list[Ban]:
     """Ban lists in force on ``on`` naming the app by package (or, failing a package, by its exact name)."""
     out = []
     for row in lookup.bans_for_app(kb, package, label, on):
-        if row["status"] != "in-force":
+        if not row.get("in_force"):
             continue
         listed = row.get("listed_package") or row.get("listed_name") or ""
         out.append(Ban(id=row["list"], name=row["name"], jurisdiction=row["jurisdiction"], scope=row.get("scope", ""),
-                       instrument=row["instrument"], matched=f"{row['matched_by']} {listed}"))
+                       instrument=row["instrument"], matched=f"{row['matched_by']} {listed}",
+                       status=row["status"], devices=row.get("devices", "all"), status_by=row.get("status_by") or "",
+                       subdivision=row.get("subdivision")))
     return sorted(out, key=lambda b: b.id)
 
 
 def controller_bans(kb: Any, chain: Sequence[OwnerLink], on: date) -> tuple[str, ...]:
     """Ban lists in force that cover, as a class, apps of an entity on this owner chain."""
+    return tuple(b.id for b in _controller_lists(kb, chain, on))
+
+
+def controller_ban_jurisdictions(kb: Any, chain: Sequence[OwnerLink], on: date) -> tuple[str, ...]:
+    """Issuing countries of those lists that apply to every device (not only a government's own)."""
+    return tuple(sorted({b.jurisdiction for b in _controller_lists(kb, chain, on) if b.devices != "government"}))
+
+
+def developer_bans(kb: Any, app: Any, on: date) -> list[Any]:
+    """Lists in force that cover the app's developer (its signer's entity) as a class, for this app.
+
+    The status is taken for the app itself, so a list that ended for it (a divested app still signed
+    with its former owner's key) does not count.
+    """
+    chain = getattr(app, "developer", ()) or ()
     entities = {link.entity for link in chain}
     lists = getattr(kb, "ban_lists", None) or {}
-    return tuple(sorted(
-        b.id for b in lists.values()
-        if b.status_on(on) == "in-force" and entities.intersection(getattr(b, "controllers", ()))
-    ))
+    return sorted(
+        (b for b in lists.values()
+         if entities.intersection(getattr(b, "controllers", ()))
+         and status_for_app(b, on, app.package, app.label).status in IN_FORCE),
+        key=lambda b: b.id,
+    )
+
+
+def _controller_lists(kb: Any, chain: Sequence[OwnerLink], on: date) -> list[Any]:
+    entities = {link.entity for link in chain}
+    lists = getattr(kb, "ban_lists", None) or {}
+    return sorted(
+        (b for b in lists.values()
+         if entities.intersection(getattr(b, "controllers", ())) and b.status_on(on) in IN_FORCE),
+        key=lambda b: b.id,
+    )
 
 
 # --------------------------------------------------------------------------- evidence links
@@ -242,6 +279,7 @@ class SubjectBuilder:
                     "endpoint_hosts": tuple(sorted({e.host for e in eps})),
                     "endpoint_countries": tuple(sorted({e.owner_country for e in eps if e.owner_country})),
                     "banned_controller_lists": controller_bans(self.kb, sdk.owner_chain, self.on),
+                    "banned_controller_jurisdictions": controller_ban_jurisdictions(self.kb, sdk.owner_chain, self.on),
                 },
                 chain=tuple(links),
                 confidence=_max_confidence(c.confidence for c in caps),
@@ -299,9 +337,19 @@ class SubjectBuilder:
         bans = bans_for_app(self.kb, app.package, app.label, self.on)
         links: list[Evidence] = [Evidence("manifest", MANIFEST, "manifest/@package", app.package or "")]
         links.extend(
-            Evidence("kb", "kb:ban-lists", b.id, f"{b.name} ({b.instrument}; {b.jurisdiction}, {b.scope}): "
-                     f"matched {b.matched}, in force on {self.on.isoformat()}")
+            Evidence("kb", "kb:ban-lists", b.id, f"{b.name} ({b.instrument}; {b.jurisdiction}, {b.scope}, "
+                     f"{b.devices} devices): matched {b.matched}, {b.status} on {self.on.isoformat()}"
+                     + (f" ({b.status_by})" if b.status_by else ""))
             for b in bans
+        )
+        general = [b for b in bans if b.devices != "government"]
+        official = [b for b in bans if b.devices == "government"]
+        by_developer = developer_bans(self.kb, app, self.on)
+        links.extend(
+            Evidence("kb", "kb:ban-lists", b.id, f"{b.name} ({b.instrument}; {b.jurisdiction}, {b.devices} devices): "
+                     f"covers every app of {', '.join(c for c in b.controllers)}, the signer's group; in force on "
+                     f"{self.on.isoformat()}")
+            for b in by_developer
         )
         juris = sorted({j for s in self.review.sdks for j in s.jurisdictions})
         yield Subject(
@@ -311,8 +359,18 @@ class SubjectBuilder:
                 "package": app.package, "label": app.label,
                 "signer_countries": tuple(sorted({c.country for c in app.signers if c.country})),
                 "sdks": tuple(sorted(self.sdks)), "sdk_jurisdictions": tuple(juris),
-                "bans": tuple(b.id for b in bans), "ban_jurisdictions": tuple(sorted({b.jurisdiction for b in bans})),
+                "bans": tuple(b.id for b in bans),
+                "ban_jurisdictions": tuple(sorted({b.jurisdiction for b in general})),
                 "ban_scopes": tuple(sorted({b.scope for b in bans})),
+                "ban_statuses": tuple(sorted({b.status for b in bans})),
+                "developer_ban_lists": tuple(b.id for b in by_developer),
+                "developer_ban_jurisdictions": tuple(sorted(
+                    {b.jurisdiction for b in by_developer if b.devices != "government"}
+                )),
+                "government_device_bans": tuple(b.id for b in official),
+                "government_device_ban_jurisdictions": tuple(sorted(
+                    {b.jurisdiction for b in official} | {b.subdivision for b in official if b.subdivision}
+                )),
             },
             chain=tuple(links),
             confidence="present",

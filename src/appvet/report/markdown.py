@@ -174,8 +174,10 @@ def _bans(r: Review) -> list[str]:
     if not r.bans:
         return [*out, "The app is on no ban list of the knowledge base."]
     for b in r.bans:
-        revoked = f", revoked {md(b.revoked)} by {md(b.revoked_by)}" if b.revoked else ""
-        out.append(f"- **{md(b.name)}** ({md(b.jurisdiction)}, {md(b.authority)}, {md(b.instrument)}, {md(b.date)}): "
+        revoked = f", since {md(b.status_since)} by {md(b.status_by)}" if b.status_by else ""
+        devices = "; government devices only" if b.devices == "government" else ""
+        out.append(f"- **{md(b.name)}** ({md(b.jurisdiction)}, {md(b.authority)}, {md(b.instrument)}, {md(b.date)}"
+                   f"{devices}): "
                    f"{md(b.status)} on {md(r.review_date)}{revoked}; listed as {md(b.listed_as)} "
                    f"(matched by {md(b.matched_by)})")
     return out

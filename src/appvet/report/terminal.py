@@ -75,10 +75,11 @@ def _header(review: Review) -> Text:
     if review.review_date:
         t.append(f"ownership and ban lists as of {review.review_date}\n", style="dim")
     for b in review.bans:
-        style = "bold red" if b.status == "in-force" else "yellow"
-        revoked = f", revoked {b.revoked} by {b.revoked_by}" if b.revoked else ""
-        t.append(f"on ban list: {b.name} [{b.status} on {review.review_date}{revoked}] (matched by {b.matched_by})\n",
-                 style=style)
+        style = "bold red" if b.in_force else "yellow"
+        revoked = f", since {b.status_since} by {b.status_by}" if b.status_by else ""
+        devices = ", government devices" if b.devices == "government" else ""
+        t.append(f"on ban list: {b.name} [{b.status} on {review.review_date}{revoked}{devices}] "
+                 f"(matched by {b.matched_by})\n", style=style)
     return t.text
 
 
