@@ -37,11 +37,12 @@ app.add_typer(kb_app, name="kb")
 
 def _register_groups() -> None:
     from appvet.fleet.cli import fleet_app
-    from appvet.serve.cli import serve_cmd, users_app
+    from appvet.serve.cli import audit_app, serve_cmd, users_app
 
     app.add_typer(fleet_app, name="fleet")
     app.command("serve")(serve_cmd)
     app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
 
 stderr = Console(stderr=True)
 

@@ -1,0 +1,68 @@
+"""YAML from people who may be hostile: no aliases, bounded size, node count and nesting, checked cheaply first.
+
+    load(data, max_bytes, max_events=200_000, max_depth=64) -> plain data     ``YamlRefused`` otherwise
+
+Why a pre-scan: PyYAML's scanner keeps per-level state that it walks on every token, so 48 KB of
+``[[[[…`` costs tens of seconds before any parser error; and aliases let a few hundred bytes expand
+into gigabytes. Nesting is counted on the raw text (flow brackets and block indentation, in one
+linear pass) before PyYAML sees it, then aliases and nodes are counted on the event stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class YamlRefused(ValueError):
+    """The text is not loaded; the message says why in one line."""
+
+
+def nesting(data: bytes) -> int:
+    """An upper bound of the document's nesting depth (flow brackets plus block indentation levels)."""
+    deepest = 0
+    indents: list[int] = []
+    for line in data.splitlines():
+        stripped = line.lstrip(b" ")
+        if not stripped or stripped.startswith(b"#"):
+            continue
+        indent = len(line) - len(stripped)
+        while indents and indents[-1] >= indent:
+            indents.pop()
+        indents.append(indent)
+        # Block sequences written on one line ("- - - x") nest once per dash.
+        dashes = 0
+        rest = stripped
+        while rest.startswith(b"- ") or rest == b"-":
+            dashes += 1
+            rest = rest[2:].lstrip(b" ")
+        deepest = max(deepest, len(indents) + dashes)
+    flow = 0
+    for byte in data:
+        if byte in (0x5B, 0x7B):  # [ {
+            flow += 1
+            deepest = max(deepest, flow)
+        elif byte in (0x5D, 0x7D) and flow:  # ] }
+            flow -= 1
+    return deepest
+
+
+def load(data: bytes, max_bytes: int, max_events: int = 200_000, max_depth: int = 64) -> Any:
+    import yaml
+
+    if len(data) > max_bytes:
+        raise YamlRefused(f"larger than {max_bytes} bytes")
+    depth = nesting(data)
+    if depth > max_depth:
+        raise YamlRefused(f"nested more than {max_depth} levels deep")
+    try:
+        for count, event in enumerate(yaml.parse(data, Loader=yaml.SafeLoader)):
+            if isinstance(event, yaml.AliasEvent):
+                raise YamlRefused("YAML aliases (*name) are not allowed")
+            if count > max_events:
+                raise YamlRefused(f"more than {max_events} YAML nodes")
+        return yaml.safe_load(data)
+    except RecursionError:
+        raise YamlRefused("nested too deeply") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise YamlRefused(f"not valid YAML: {first}") from None
