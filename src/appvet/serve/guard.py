@@ -82,6 +82,8 @@ class Guard:
         return self.svc.settings.body_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from appvet.serve.app import SECURITY_HEADERS
+
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -110,16 +112,11 @@ class Guard:
             hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"), (b"cache-control", b"no-store")]
             hdrs += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+            hdrs += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items() if k != "Cache-Control"]
             sent[0] = True
             state["guard_answered"] = True
             await send({"type": "http.response.start", "status": status, "headers": hdrs})
             await send({"type": "http.response.body", "body": body})
-
-        cap = self.body_cap(path)
-        declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > cap):
-            await answer(413, f"request body larger than {cap} bytes")
-            return
 
         if path.startswith("/api/") and path not in OPEN_PATHS:
             refused = await anyio.to_thread.run_sync(self._bearer, headers.get("authorization", ""), ip, state)
@@ -133,6 +130,12 @@ class Guard:
             if found is None:
                 await answer(401, "sign in first")
                 return
+
+        cap = self.body_cap(path)
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > cap):
+            await answer(413, f"request body larger than {cap} bytes")
+            return
 
         received = [0]
         idle = self.svc.settings.idle_seconds
