@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from pathlib import Path
@@ -67,10 +68,8 @@ def rss(pid: int, children: bool = False) -> int:
         total = p.memory_info().rss
         if children:
             for c in p.children(recursive=True):
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += c.memory_info().rss
-                except psutil.Error:
-                    pass
         return total
     except psutil.Error:
         return 0

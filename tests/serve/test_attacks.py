@@ -67,7 +67,7 @@ def test_streamed_oversized_body_is_cut_and_memory_stays_flat(server: Server) ->
     before = rss(server.proc.pid)
     head = (f"POST /api/jobs/{'0' * 32}/approvals HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer {token}\n"
             "Content-Type: application/json")
-    status, sent = stream_body(server.port, head, 64 * MiB)
+    status, _sent = stream_body(server.port, head, 64 * MiB)
     assert status == 413
     assert rss(server.proc.pid) - before < 32 * MiB
 
