@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from appvet import __version__
-from appvet.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_POLICY_FAILED, AppvetError
+from appvet.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_POLICY_FAILED, AppvetError, UsageError
 from appvet.ingest.interface import Options
 from appvet.ingest.zipread import Limits
 from appvet.model import to_json
@@ -45,6 +45,8 @@ def _register_groups() -> None:
     app.add_typer(audit_app, name="audit")
 
 stderr = Console(stderr=True)
+DEFAULT_MAX_MEMORY = "4G"
+"""``appvet review``'s address-space cap unless ``--max-memory`` says otherwise (the service's worker has 3 GiB)."""
 
 
 class Format(enum.StrEnum):
@@ -144,7 +146,9 @@ def review_cmd(
         datetime | None,
         typer.Option("--date", formats=["%Y-%m-%d"], help="Evaluate ownership and ban lists as of this day."),
     ] = None,
-    max_memory: Annotated[str | None, typer.Option(help="Memory ceiling of this process, e.g. 2G.")] = None,
+    max_memory: Annotated[str, typer.Option(
+        help="Memory ceiling of this process, e.g. 2G; 'none' lifts it. A hostile file stops here, not at the "
+             "machine's limit.")] = DEFAULT_MAX_MEMORY,
     strict: Annotated[bool, typer.Option(help="Exit 3 if any part of the app could not be read (a Skip).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show tracebacks for errors.")] = False,
@@ -162,8 +166,12 @@ def review_cmd(
     extra = {"traffic": tuple(traffic or ()), "device": device, "geoip": tuple(geoip or ()),
              "show_values": show_values}
     try:
-        if max_memory:
-            budget.set_memory_limit(budget.parse_size(max_memory))
+        if max_memory.lower() != "none":
+            try:
+                budget.set_memory_limit(budget.parse_size(max_memory))
+            except UsageError:
+                if max_memory != DEFAULT_MAX_MEMORY:
+                    raise  # the default yields to a tighter limit set outside appvet
         knowledge = _load_kb(kb)
         if show_progress:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),

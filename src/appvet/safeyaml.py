@@ -18,31 +18,37 @@ class YamlRefused(ValueError):
 
 
 def nesting(data: bytes) -> int:
-    """An upper bound of the document's nesting depth (flow brackets plus block indentation levels)."""
+    """An upper bound of the document's nesting depth: block levels (indentation, "- " runs) plus
+    the flow brackets open on each line. Quotes are not parsed: brackets inside strings count too."""
     deepest = 0
     indents: list[int] = []
+    flow = 0
     for line in data.splitlines():
         stripped = line.lstrip(b" ")
         if not stripped or stripped.startswith(b"#"):
             continue
-        indent = len(line) - len(stripped)
-        while indents and indents[-1] >= indent:
-            indents.pop()
-        indents.append(indent)
-        # Block sequences written on one line ("- - - x") nest once per dash.
-        dashes = 0
-        rest = stripped
-        while rest.startswith(b"- ") or rest == b"-":
-            dashes += 1
-            rest = rest[2:].lstrip(b" ")
-        deepest = max(deepest, len(indents) + dashes)
-    flow = 0
-    for byte in data:
-        if byte in (0x5B, 0x7B):  # [ {
-            flow += 1
-            deepest = max(deepest, flow)
-        elif byte in (0x5D, 0x7D) and flow:  # ] }
-            flow -= 1
+        block = 0
+        if flow == 0:  # inside a flow collection indentation means nothing
+            indent = len(line) - len(stripped)
+            while indents and indents[-1] >= indent:
+                indents.pop()
+            indents.append(indent)
+            # Each "- " opens a level whose content starts further right ("- - a:" nests three deep).
+            rest = stripped
+            while rest.startswith(b"- ") or rest == b"-":
+                after = rest[1:].lstrip(b" ")
+                indent += len(rest) - len(after)
+                rest = after
+                indents.append(indent)
+            block = len(indents)
+        top = flow
+        for byte in stripped:
+            if byte in (0x5B, 0x7B):  # [ {
+                flow += 1
+                top = max(top, flow)
+            elif byte in (0x5D, 0x7D) and flow:  # ] }
+                flow -= 1
+        deepest = max(deepest, block + top)
     return deepest
 
 
