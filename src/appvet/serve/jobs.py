@@ -266,6 +266,12 @@ class Jobs:
         self.work = self.data_dir / "work"
         for d in (self.reports, self.work):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Work folders of reviews cut short by a stop (their jobs run again with new ones); a folder
+        # younger than two review budgets may belong to another process sharing this directory.
+        cutoff = time.time() - 2 * limits.seconds
+        for stale in self.work.iterdir():
+            if stale.stat().st_mtime < cutoff:
+                shutil.rmtree(stale, ignore_errors=True)
 
     def kb_version(self) -> str:
         if self._kb_version is None:

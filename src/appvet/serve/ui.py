@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from appvet.serve import app as core
 from appvet.serve import audit, auth, sessions
@@ -86,7 +87,8 @@ def router(svc: core.Services) -> APIRouter:
     @r.post("/upload")
     async def upload(request: Request, kind: str = Query("app", pattern="^(app|capture|device)$"),
                      name: str = Query("", max_length=255), policy: str = Query("", max_length=64)) -> Response:
-        who, data = signed_in(request)
+        # Database work goes to the thread pool: this handler runs on the event loop.
+        who, data = await run_in_threadpool(signed_in, request)
         check_csrf(data, request.headers.get("x-csrf-token"))
         declared = request.headers.get("content-length")
         up = await core.save_upload(svc, who, kind, name, request.stream(),
@@ -97,7 +99,7 @@ def router(svc: core.Services) -> APIRouter:
                 req = core.JobRequest(app=up.sha256, policy=policy or None)
             except ValidationError as exc:
                 raise HTTPException(422, str(exc).splitlines()[0]) from None
-            out["job"] = core.submit_job(svc, who, req).model_dump()
+            out["job"] = (await run_in_threadpool(core.submit_job, svc, who, req)).model_dump()
         return JSONResponse(out, status_code=201)
 
     @r.get("/jobs/{job_id}")
