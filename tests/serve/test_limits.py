@@ -23,7 +23,8 @@ APPVET = str(Path(sys.executable).parent / "appvet")
 def tight(tmp_path: Path) -> Iterator[Server]:
     s = make_server(tmp_path, limits={"seconds": 60, "workers": 1},
                     settings={"quotas": {"user_active_jobs": 1, "team_active_jobs": 5, "team_disk": 30_000,
-                                         "user_uploads_per_hour": 2}, "idle_seconds": 1.0})
+                                         "user_uploads_per_hour": 2}, "idle_seconds": 1.0,
+                              "header_seconds": 1.5})
     s.tokens = add_users(s.store, [("ana", "red", "analyst"), ("bob", "blue", "analyst")])  # type: ignore[attr-defined]
     s.start()
     yield s
@@ -58,6 +59,31 @@ def test_a_client_that_stops_sending_is_dropped(tight: Server) -> None:
             "Content-Type: application/json\nContent-Length: 100")
     status, _raw, seconds = raw_request(tight.port, head, b'{"app": ', wait=10)
     assert status == 408 and seconds < 5
+
+
+def test_a_client_that_sends_headers_slowly_is_dropped(tight: Server) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", tight.port), timeout=10) as s:
+        t0 = time.monotonic()
+        s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        closed = False
+        for _ in range(20):
+            try:
+                s.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                closed = True
+                break
+            try:
+                s.settimeout(0.25)
+                if s.recv(1024) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                pass
+        assert closed and time.monotonic() - t0 < 4
+    # An ordinary request on a fresh connection is served.
+    assert httpx.get(tight.url + "/api/health").status_code == 200
 
 
 def test_users_add_says_what_to_do_next(tmp_path: Path) -> None:

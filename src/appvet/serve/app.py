@@ -68,6 +68,8 @@ class Settings:
     quotas: Quotas = field(default_factory=lambda: Quotas())
     keepalive_seconds: int = 5
     """An idle kept-alive connection is closed after this long."""
+    header_seconds: float = 10.0
+    """A connection whose request headers are not complete this long after they began is closed."""
     max_connections: int = 1000
     """Connections served at once; past it new requests are answered 503."""
 
@@ -552,7 +554,10 @@ def serve(settings: Settings, host: str, port: int, announce: bool = False) -> N
     import uvicorn
 
     app = create_app(settings)
+    from appvet.serve.protocol import with_header_deadline
+
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False,
+                            http=with_header_deadline(settings.header_seconds),
                             proxy_headers=False, timeout_keep_alive=settings.keepalive_seconds,
                             limit_concurrency=settings.max_connections, h11_max_incomplete_event_size=16 * 1024)
     server = uvicorn.Server(config)
