@@ -152,3 +152,26 @@ def test_worker_answer_is_read_up_to_a_cap(monkeypatch: pytest.MonkeyPatch, tmp_
     p.write_bytes(b"\x00" * 100)
     result = jobs_mod.run_worker({"app": str(p), "on": "2026-01-01", "out": str(tmp_path)}, 60)
     assert result["status"] == "error" and "larger than 16 bytes" in result["message"]
+
+
+def test_review_command_caps_its_memory_by_default(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = """
+import resource, sys
+import appvet.review
+from typer.testing import CliRunner
+from appvet.cli import app
+
+def fake(*args, **kwargs):
+    print("cap", resource.getrlimit(resource.RLIMIT_AS)[0])
+    raise SystemExit(0)
+
+appvet.review.review = fake
+result = CliRunner().invoke(app, ["review", sys.argv[1], "-q"])
+print(result.output)
+"""
+    apk = Path(__file__).resolve().parents[1] / "fixtures" / "built" / "plain.apk"
+    p = subprocess.run([sys.executable, "-c", script, str(apk)], capture_output=True, text=True, timeout=120)
+    assert "cap 4294967296" in p.stdout, p.stdout + p.stderr
