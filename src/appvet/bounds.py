@@ -25,10 +25,10 @@ from appvet.model import Review, Skip
 
 @dataclass(frozen=True)
 class ReviewLimits:
-    items: int = 5_000
+    items: int = 20_000
     nested_items: int = 500
     text: int = 2_048
-    total_text: int = 24_000_000
+    total_text: int = 12_000_000
 
 
 class _Walk:

@@ -21,7 +21,7 @@ def nesting(data: bytes) -> int:
     """An upper bound of the document's nesting depth: block levels (indentation, "- " runs) plus
     the flow brackets open on each line. Quotes are not parsed: brackets inside strings count too."""
     deepest = 0
-    indents: list[int] = []
+    indents: list[tuple[int, bool]] = []  # (column, the line ended with ":" and may open a block below)
     flow = 0
     for line in data.splitlines():
         stripped = line.lstrip(b" ")
@@ -30,16 +30,20 @@ def nesting(data: bytes) -> int:
         block = 0
         if flow == 0:  # inside a flow collection indentation means nothing
             indent = len(line) - len(stripped)
-            while indents and indents[-1] >= indent:
+            is_item = stripped.startswith(b"- ") or stripped == b"-"
+            # A sequence may sit at its key's own column ("a:\n- x"): it is still inside the key.
+            while indents and (indents[-1][0] > indent or (indents[-1][0] == indent
+                                                            and not (is_item and indents[-1][1]))):
                 indents.pop()
-            indents.append(indent)
+            opens = line.rstrip().endswith(b":")
+            indents.append((indent, opens and not is_item))
             # Each "- " opens a level whose content starts further right ("- - a:" nests three deep).
             rest = stripped
             while rest.startswith(b"- ") or rest == b"-":
                 after = rest[1:].lstrip(b" ")
                 indent += len(rest) - len(after)
                 rest = after
-                indents.append(indent)
+                indents.append((indent, opens))
             block = len(indents)
         top = flow
         for byte in stripped:
