@@ -109,7 +109,11 @@ def main() -> int:
     args = ap.parse_args()
     result: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        server = make_server(Path(tmp), limits={"seconds": 120, "workers": args.workers})
+        # One user sends everything here: the per-user quotas are raised so that they measure the
+        # service, not the quota (bench/serve_abuse.py runs with the defaults).
+        server = make_server(Path(tmp), limits={"seconds": 120, "workers": args.workers},
+                             settings={"quotas": {"user_active_jobs": 100_000, "team_active_jobs": 100_000,
+                                                  "user_uploads_per_hour": 100_000}})
         token = add_users(server.store, [("bench", "bench", "analyst")])["bench"]
         server.start()
         sampler = MemorySampler(server.proc.pid)  # type: ignore[union-attr]

@@ -21,7 +21,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from appvet import __version__
-from appvet.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_POLICY_FAILED, AppvetError
+from appvet.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_POLICY_FAILED, AppvetError, UsageError
 from appvet.ingest.interface import Options
 from appvet.ingest.zipread import Limits
 from appvet.model import to_json
@@ -53,13 +53,16 @@ def _main(
 
 def _register_groups() -> None:
     from appvet.fleet.cli import fleet_app
-    from appvet.serve.cli import serve_cmd, users_app
+    from appvet.serve.cli import audit_app, serve_cmd, users_app
 
     app.add_typer(fleet_app, name="fleet")
     app.command("serve")(serve_cmd)
     app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
 
 stderr = Console(stderr=True)
+DEFAULT_MAX_MEMORY = "4G"
+"""``appvet review``'s address-space cap unless ``--max-memory`` says otherwise (the service's worker has 3 GiB)."""
 
 
 class Format(enum.StrEnum):
@@ -154,7 +157,9 @@ def review_cmd(
         datetime | None,
         typer.Option("--date", formats=["%Y-%m-%d"], help="Evaluate ownership and ban lists as of this day."),
     ] = None,
-    max_memory: Annotated[str | None, typer.Option(help="Memory ceiling of this process, e.g. 2G.")] = None,
+    max_memory: Annotated[str, typer.Option(
+        help="Memory ceiling of this process, e.g. 2G; 'none' lifts it. A hostile file stops here, not at the "
+             "machine's limit.")] = DEFAULT_MAX_MEMORY,
     strict: Annotated[bool, typer.Option(help="Exit 3 if any part of the app could not be read (a Skip).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show tracebacks for errors.")] = False,
@@ -183,8 +188,12 @@ def review_cmd(
         if day is not None and day > datetime.now().date():
             sys.stderr.write(f"appvet: warning: --date {day} is in the future; ownership and ban lists are "
                              "those known today, and may change before that day\n")
-        if max_memory:
-            budget.set_memory_limit(budget.parse_size(max_memory))
+        if max_memory.lower() != "none":
+            try:
+                budget.set_memory_limit(budget.parse_size(max_memory))
+            except UsageError:
+                if max_memory != DEFAULT_MAX_MEMORY:
+                    raise  # the default yields to a tighter limit set outside appvet
         knowledge = _load_kb(kb)
         if show_progress:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),

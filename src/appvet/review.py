@@ -23,6 +23,7 @@ from appvet.analyze import (
 )
 from appvet.analyze.facts import gather
 from appvet.analyze.interface import AppFacts
+from appvet.bounds import cap_review
 from appvet.errors import InputError
 from appvet.ingest.interface import Budget, Options
 from appvet.ingest.open import open_input
@@ -157,7 +158,7 @@ def review(
         say("traffic")
         result = _with_traffic(result, kb, traffic, device, geoip, show_values)
         lap("traffic")
-    return result
+    return cap_review(result)
 
 
 def _with_traffic(result: Review, kb: KnowledgeBase, captures: Sequence[str | os.PathLike[str]],

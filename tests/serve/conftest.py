@@ -10,7 +10,8 @@ import pytest
 from tests.serve.server import Server, add_users, make_server
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "built"
-USERS = [("ana", "red", "analyst"), ("apo", "red", "approver"), ("adm", "red", "admin"), ("bob", "blue", "approver")]
+USERS = [("ana", "red", "analyst"), ("apo", "red", "approver"), ("adm", "red", "admin"), ("bob", "blue", "approver"),
+         ("cyd", "green", "analyst")]
 
 
 class Client:

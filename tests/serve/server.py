@@ -14,19 +14,24 @@ from pathlib import Path
 
 import httpx
 
-from appvet.fleet.store import open_store
-from appvet.serve import auth, db
+from appvet.serve import auth
+from appvet.serve.app import open_service_store
 
 RUNNER = """
 import json, sys
 from pathlib import Path
-import uvicorn
-from appvet.serve.app import Settings, create_app
+from appvet.serve.app import Settings
 from appvet.serve.jobs import JobLimits
+from appvet.serve.app import Quotas, serve
 c = json.loads(sys.argv[1])
+extra = c.get("settings", {})
+if "quotas" in extra:
+    extra["quotas"] = Quotas(**extra["quotas"])
+if "trusted_proxies" in extra:
+    extra["trusted_proxies"] = tuple(extra["trusted_proxies"])
 s = Settings(store=c["store"], data_dir=Path(c["data"]), limits=JobLimits(**c.get("limits", {})),
-             auth_rate=c.get("auth_rate", 1.0), auth_burst=c.get("auth_burst", 10))
-uvicorn.run(create_app(s), host="127.0.0.1", port=c["port"], log_level="warning")
+             auth_rate=c.get("auth_rate", 1.0), auth_burst=c.get("auth_burst", 10), **extra)
+serve(s, "127.0.0.1", c["port"])
 """
 
 
@@ -83,8 +88,7 @@ def make_server(tmp: Path, **config: object) -> Server:
 
 def add_users(store: str, users: list[tuple[str, str, str]]) -> dict[str, str]:
     """Create (name, team, role) users; their tokens by name."""
-    engine = open_store(store)
-    db.create_tables(engine)
+    engine = open_service_store(store)
     tokens = {}
     for name, team, role in users:
         auth.add_user(engine, name, team, role)

@@ -52,25 +52,26 @@ def test_rate_limiter_refills() -> None:
     assert rl.allow("ip", now=1.5)
 
 
-def test_audit_chain_detects_tampering(engine) -> None:
+def test_audit_chain_detects_tampering(engine, tmp_path: Path) -> None:
+    log = audit.AuditLog.open(engine, tmp_path / "data")
     for i in range(5):
-        audit.append(engine, "u", "t", "act", str(i), {"n": i})
+        log.append("u", "t", "act", str(i), {"n": i})
     head = audit.entries(engine, "t")[0]["hash"]
-    assert audit.verify(engine) == {"ok": True, "entries": 5, "broken_at": None, "head": head}
+    assert log.verify() == {"ok": True, "entries": 5, "broken_at": None, "problem": None, "head": head}
     with engine.begin() as conn:
         conn.execute(update(db.audit).where(db.audit.c.id == 3).values(detail=json.dumps({"n": 99})))
-    assert audit.verify(engine)["broken_at"] == 3
+    assert log.verify()["broken_at"] == 3
     with engine.begin() as conn:
         conn.execute(update(db.audit).where(db.audit.c.id == 3).values(detail='{"n":2}'))
         conn.execute(text("DELETE FROM svc_audit WHERE id = 2"))
-    assert audit.verify(engine)["broken_at"] == 3
+    assert log.verify()["broken_at"] == 3
 
 
 class Recorder:
     def __init__(self) -> None:
         self.started: list[str] = []
 
-    def start(self, job_id: str, request: dict[str, Any], on_progress: Any, on_done: Any) -> None:
+    def start(self, job_id: str, request: dict[str, Any], on_progress: Any, on_done: Any, team: int = 0) -> None:
         self.started.append(job_id)
 
     def shutdown(self) -> None:
@@ -97,7 +98,7 @@ def test_recover_requeues_then_fails_interrupted_jobs(engine, tmp_path: Path) ->
 
 def test_worker_is_killed_at_its_budget(tmp_path: Path) -> None:
     # A bundle of nothing: the worker spends its time loading the KB, longer than 0.05 s.
-    result = run_worker({"app": str(tmp_path / "none"), "on": "2026-01-01"}, 0.05)
+    result = run_worker({"app": str(tmp_path / "none"), "on": "2026-01-01", "out": str(tmp_path)}, 0.05)
     assert result["status"] == "timeout"
 
 
@@ -105,5 +106,5 @@ def test_worker_reports_unreadable_input(tmp_path: Path) -> None:
     p = tmp_path / "blob"
     p.write_bytes(b"\x00" * 100)
     stages: list[str] = []
-    result = run_worker({"app": str(p), "on": "2026-01-01"}, 60, stages.append)
+    result = run_worker({"app": str(p), "on": "2026-01-01", "out": str(tmp_path)}, 60, stages.append)
     assert result["status"] == "input" and "knowledge base" in stages

@@ -37,25 +37,17 @@ def _validator(name: str) -> Any:
 
 
 def parse_yaml(data: bytes, label: str) -> Any:
-    """YAML (or JSON, a subset) to plain data; any parse failure is a :class:`PolicyError`."""
-    import yaml
+    """YAML (or JSON, a subset) to plain data; any parse failure is a :class:`PolicyError`.
 
-    if len(data) > MAX_POLICY_BYTES:
-        raise PolicyError(f"larger than {MAX_POLICY_BYTES} bytes", file=label)
+    Aliases are refused (a few lines could expand into an exponential tree that schema validation
+    would walk), and size and nesting are bounded before the text is parsed.
+    """
+    from appvet.safeyaml import YamlRefused, load
+
     try:
-        # Aliases let a few lines expand into an exponential tree that schema validation would walk;
-        # policies and waivers have no use for them.
-        for count, event in enumerate(yaml.parse(data, Loader=yaml.SafeLoader)):
-            if isinstance(event, yaml.AliasEvent):
-                raise PolicyError("YAML aliases (*name) are not allowed", file=label)
-            if count > MAX_YAML_EVENTS:
-                raise PolicyError(f"more than {MAX_YAML_EVENTS} YAML nodes", file=label)
-        return yaml.safe_load(data)
-    except RecursionError:
-        raise PolicyError("nested too deeply", file=label) from None
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise PolicyError(f"not valid YAML: {first}", file=label) from None
+        return load(data, MAX_POLICY_BYTES, MAX_YAML_EVENTS)
+    except YamlRefused as exc:
+        raise PolicyError(str(exc), file=label) from None
 
 
 def check_schema(doc: Any, schema: str, label: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from appvet import __version__
 from appvet.serve import app as core
@@ -49,22 +49,16 @@ def router(svc: core.Services) -> APIRouter:
         return core.job_out(core.team_job(svc, who, job_id))
 
     @r.get("/jobs/{job_id}/review.json", tags=["reviews"])
-    def review_json(job_id: str = JobId, who: Who = need) -> JSONResponse:
-        from appvet.model import to_dict
-
-        return JSONResponse(to_dict(core.job_review(svc, core.team_job(svc, who, job_id))))
+    def review_json(job_id: str = JobId, who: Who = need) -> Response:
+        return core.report_response(svc, core.team_job(svc, who, job_id), "json")
 
     @r.get("/jobs/{job_id}/review.sarif", tags=["reviews"])
-    def review_sarif(job_id: str = JobId, who: Who = need) -> JSONResponse:
-        from appvet.report.sarif import to_sarif
-
-        return JSONResponse(to_sarif(core.job_review(svc, core.team_job(svc, who, job_id))),
-                            media_type="application/sarif+json")
+    def review_sarif(job_id: str = JobId, who: Who = need) -> Response:
+        return core.report_response(svc, core.team_job(svc, who, job_id), "sarif")
 
     @r.get("/jobs/{job_id}/review.html", tags=["reviews"], response_class=HTMLResponse)
-    def review_html(job_id: str = JobId, who: Who = need) -> HTMLResponse:
-        html = core.html_report(core.job_review(svc, core.team_job(svc, who, job_id)))
-        return HTMLResponse(html, headers={"Content-Security-Policy": core.report_csp(html)})
+    def review_html(job_id: str = JobId, who: Who = need) -> Response:
+        return core.report_response(svc, core.team_job(svc, who, job_id), "html")
 
     @r.get("/diff", tags=["reviews"])
     def diff(old: str = Query(..., pattern=core.JOB_ID), new: str = Query(..., pattern=core.JOB_ID),
@@ -96,6 +90,6 @@ def router(svc: core.Services) -> APIRouter:
     def audit_verify(who: Who = need) -> dict[str, Any]:
         if not who.may("admin"):
             raise HTTPException(403, "verifying the whole chain needs the admin role")
-        return audit.verify(svc.engine)
+        return svc.audit.verify()
 
     return r

@@ -57,6 +57,34 @@ class Settings:
     auth_rate: float = 1.0
     auth_burst: int = 10
     kb: tuple[Path, ...] = ()
+    body_limit: int = 256 * 1024
+    """Largest body of any request but an upload (JSON and forms)."""
+    idle_seconds: float = 30.0
+    """A client that sends nothing of its request body for this long is answered 408 and dropped."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed; nobody else's is."""
+    session_idle_seconds: int = 1800
+    """A UI session unused for this long has ended."""
+    quotas: Quotas = field(default_factory=lambda: Quotas())
+    keepalive_seconds: int = 5
+    """An idle kept-alive connection is closed after this long."""
+    header_seconds: float = 10.0
+    """A connection whose request headers are not complete this long after they began is closed."""
+    max_connections: int = 1000
+    """Connections served at once; past it new requests are answered 503."""
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """What one user or team may hold at once; past it the service answers 429 (rate, jobs) or 413 (disk)."""
+
+    user_active_jobs: int = 20
+    """Queued plus running jobs of one user."""
+    team_active_jobs: int = 60
+    """Queued plus running jobs of one team."""
+    team_disk: int = 20 * 1024**3
+    """Bytes of uploads a team may keep."""
+    user_uploads_per_hour: int = 300
 
 
 @dataclass
@@ -68,6 +96,7 @@ class Services:
     limiter: auth.RateLimiter
     secret: bytes
     env: Environment
+    audit: audit.AuditLog
 
 
 # --- request and response bodies ------------------------------------------------------------------
@@ -153,6 +182,49 @@ def html_report(review: Review) -> str:
     return render_html(review)
 
 
+def _report_file(svc: Services, job: dict[str, Any], kind: str) -> Path:
+    if job["state"] != "done" or job["review_id"] is None or not job["review_hash"]:
+        raise HTTPException(409, f"job is {job['state']}, no review yet")
+    path = svc.jobs.report_path(job["review_hash"], kind)
+    if not path.is_file():
+        try:
+            svc.jobs.render(job["review_id"], job["review_hash"])
+        except Exception as exc:
+            raise HTTPException(503, svc.jobs.scrub(str(exc).splitlines()[0] if str(exc) else "cannot render")
+                                ) from None
+    return path
+
+
+def report_response(svc: Services, job: dict[str, Any], kind: str) -> Response:
+    """A finished job's review as JSON (the stored text), SARIF or HTML (files the worker rendered)."""
+    from fastapi.responses import FileResponse
+
+    if kind == "json":
+        from appvet.fleet.store import reviews
+
+        if job["state"] != "done" or job["review_id"] is None:
+            raise HTTPException(409, f"job is {job['state']}, no review yet")
+        with svc.engine.connect() as conn:
+            text = conn.execute(select(reviews.c.review_json).where(reviews.c.id == job["review_id"])).scalar_one()
+        return Response(text, media_type="application/json")
+    path = _report_file(svc, job, kind)
+    if kind == "html":
+        html = path.read_text(encoding="utf-8")
+        return Response(html, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": report_csp(html)})
+    return FileResponse(path, media_type="application/sarif+json")
+
+
+def verdict_reasons(svc: Services, job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rules that decided a finished job's verdict (as the worker listed them); [] without a policy."""
+    try:
+        path = _report_file(svc, job, "reasons")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (HTTPException, OSError, ValueError):
+        return []
+    return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+
+
 def diff_of(svc: Services, who: auth.Principal, old: str, new: str) -> dict[str, Any]:
     from appvet.report.diff import diff_reviews
 
@@ -170,26 +242,53 @@ def known_policies() -> set[str]:
 
 async def save_upload(svc: Services, who: auth.Principal, kind: str, name: str, chunks: AsyncIterator[bytes],
                       declared: int | None) -> UploadOut:
+    from starlette.concurrency import run_in_threadpool
+
     if kind not in db.UPLOAD_KINDS:
         raise HTTPException(422, f"kind: one of {', '.join(db.UPLOAD_KINDS)}")
     limit = svc.settings.upload_limits[kind]
     if declared is not None and declared > limit:
         raise HTTPException(413, f"upload larger than {limit} bytes")
+    room = await run_in_threadpool(upload_room, svc, who)
+    if declared is not None and declared > room:
+        raise HTTPException(413, f"your team's upload space is used up ({room} bytes left); remove old uploads "
+                                 "or ask an admin to raise the quota")
     try:
-        sha, size = await svc.blobs.save(chunks, limit)
-    except LimitExceeded as exc:
-        raise HTTPException(413, exc.message) from None
+        sha, size = await svc.blobs.save(chunks, min(limit, room))
+    except LimitExceeded:
+        if room < limit:
+            raise HTTPException(413, f"your team's upload space is used up ({room} bytes left)") from None
+        raise HTTPException(413, f"upload larger than {limit} bytes") from None
     if size == 0:
         raise HTTPException(400, "empty upload")
     label = _display_name(name) or f"{kind}-{sha[:12]}"
-    with svc.engine.begin() as conn:
+    return await run_in_threadpool(_record_upload, svc, who, kind, sha, size, label)
+
+
+def upload_room(svc: Services, who: auth.Principal) -> int:
+    """Bytes the caller's team may still upload; 429 past the user's hourly number of uploads."""
+    from datetime import timedelta
+
+    q = svc.settings.quotas
+    with svc.engine.connect() as conn:
+        used = conn.execute(select(func.coalesce(func.sum(db.uploads.c.size), 0))
+                            .where(db.uploads.c.team_id == who.team_id)).scalar_one()
+        recent = conn.execute(select(func.count()).select_from(db.uploads).where(
+            db.uploads.c.user_id == who.user_id, db.uploads.c.created_at > db.now() - timedelta(hours=1))).scalar_one()
+    if recent >= q.user_uploads_per_hour:
+        raise HTTPException(429, f"you have made {recent} uploads in the last hour (the limit); try again later",
+                            headers={"Retry-After": "600"})
+    return max(0, q.team_disk - int(used))
+
+
+def _record_upload(svc: Services, who: auth.Principal, kind: str, sha: str, size: int, label: str) -> UploadOut:
+    with svc.audit.transaction() as conn:
         exists = conn.execute(select(db.uploads.c.id).where(
             db.uploads.c.team_id == who.team_id, db.uploads.c.sha256 == sha, db.uploads.c.kind == kind)).first()
         if not exists:
             conn.execute(insert(db.uploads).values(team_id=who.team_id, sha256=sha, kind=kind, size=size, name=label,
                                                    user_id=who.user_id, created_at=db.now()))
-            audit.append(svc.engine, who.name, who.team, "upload", sha, {"kind": kind, "size": size, "name": label},
-                         conn=conn)
+            svc.audit.add(conn, who.name, who.team, "upload", sha, {"kind": kind, "size": size, "name": label})
     return UploadOut(sha256=sha, kind=kind, size=size, name=label)
 
 
@@ -212,13 +311,34 @@ def submit_job(svc: Services, who: auth.Principal, req: JobRequest) -> JobOut:
             names[sha] = row[0]
     if req.policy and req.policy not in known_policies():
         raise HTTPException(422, f"unknown policy {req.policy!r}")
+    check_job_quota(svc, who)
+    # The evaluation date is fixed when the job is asked for, so that it is part of the job's cache key
+    # and a retry after a restart gives the same review.
     options: dict[str, Any] = {"captures": sorted(set(req.captures)), "device": req.device, "policy": req.policy,
-                               "on": req.on.isoformat() if req.on else None}
+                               "on": (req.on or date.today()).isoformat(),
+                               "names": {sha: names[sha] for sha, _ in wanted}}
     job_id = svc.jobs.submit(req.app, who.team_id, who.user_id, options, names[req.app])
-    audit.append(svc.engine, who.name, who.team, "job.submit", job_id, {"app": req.app, **options})
+    svc.audit.append(who.name, who.team, "job.submit", job_id,
+                     {"app": req.app, **{k: v for k, v in options.items() if k != "names"}})
     row = svc.jobs.status(job_id)
     assert row is not None
     return job_out(row)
+
+
+def check_job_quota(svc: Services, who: auth.Principal) -> None:
+    q = svc.settings.quotas
+    active = db.jobs.c.state.in_(("queued", "running"))
+    with svc.engine.connect() as conn:
+        mine = conn.execute(select(func.count()).select_from(db.jobs)
+                            .where(db.jobs.c.user_id == who.user_id, active)).scalar_one()
+        team = conn.execute(select(func.count()).select_from(db.jobs)
+                            .where(db.jobs.c.team_id == who.team_id, active)).scalar_one()
+    if mine >= q.user_active_jobs:
+        raise HTTPException(429, f"you have {mine} jobs queued or running (the limit); wait for some to finish",
+                            headers={"Retry-After": "30"})
+    if team >= q.team_active_jobs:
+        raise HTTPException(429, f"your team has {team} jobs queued or running (the limit); wait for some to finish",
+                            headers={"Retry-After": "30"})
 
 
 def record_approval(svc: Services, who: auth.Principal, job_id: str, req: ApprovalRequest) -> dict[str, Any]:
@@ -237,14 +357,15 @@ def record_approval(svc: Services, who: auth.Principal, job_id: str, req: Approv
             raise HTTPException(422, exc.diagnostics()) from None
         waivers = [{"fingerprint": w.fingerprint, "rule": w.rule, "sdk": w.sdk, "package": w.package,
                     "reason": w.reason, "approver": w.approver, "expires": w.expires.isoformat()} for w in parsed]
-    with svc.engine.begin() as conn:
+    with svc.audit.transaction() as conn:
         aid = conn.execute(insert(db.approvals).values(
             job_id=job_id, team_id=who.team_id, user_id=who.user_id, decision=req.decision, comment=req.comment,
             waivers=req.waivers, app_sha256=job["app_sha256"], review_hash=job["review_hash"],
             created_at=db.now())).inserted_primary_key[0]
-        audit.append(svc.engine, who.name, who.team, f"approval.{req.decision}", job_id,
-                     {"approval": aid, "app": job["app_sha256"], "review_hash": job["review_hash"],
-                      "comment": req.comment, "waivers": waivers}, conn=conn)
+        svc.audit.add(conn, who.name, who.team, f"approval.{req.decision}", job_id,
+                      {"approval": aid, "job": job_id, "app": job["app_sha256"], "review_hash": job["review_hash"],
+                       "comment": req.comment, "waivers": waivers,
+                       "waivers_sha256": audit.waivers_digest(req.waivers)})
     return {"id": aid, "job": job_id, "decision": req.decision, "by": who.name, "app_sha256": job["app_sha256"],
             "review_hash": job["review_hash"], "waivers": waivers}
 
@@ -314,11 +435,8 @@ SECURITY_HEADERS = {
 
 
 def open_services(settings: Settings) -> Services:
-    from appvet.fleet.store import open_store
-
-    engine = open_store(settings.store)
-    db.create_tables(engine)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = open_service_store(settings.store)
     blobs = BlobStore(settings.data_dir / "blobs")
     blobs.sweep()
     if settings.scheduler:
@@ -331,17 +449,54 @@ def open_services(settings: Settings) -> Services:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True))
     return Services(settings=settings, engine=engine, blobs=blobs, jobs=jobs,
                     limiter=auth.RateLimiter(settings.auth_rate, settings.auth_burst),
-                    secret=_secret(settings.data_dir), env=env)
+                    secret=_secret(settings.data_dir), env=env,
+                    audit=audit.AuditLog.open(engine, settings.data_dir))
+
+
+def open_service_store(url: str) -> Engine:
+    """The store with the service's tables; a new SQLite file is made readable by its owner only."""
+    import os
+
+    from appvet.fleet.store import open_store
+
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    engine = open_store(url)
+    db.create_tables(engine)
+    if path is not None:
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if p.exists():
+                p.chmod(0o600)
+    return engine
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL; None for another database or an in-memory one."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:
+        return None
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
 
 
 def _secret(data_dir: Path) -> bytes:
     """The cookie-signing key: made once, kept in the data directory readable by the owner only."""
-    path = data_dir / "session.key"
-    if not path.exists():
-        fd = __import__("os").open(path, 0o101 | 0o200, 0o600)  # O_WRONLY | O_CREAT | O_EXCL
-        with open(fd, "wb") as out:
-            out.write(secrets.token_bytes(32))
-    return path.read_bytes()
+    return audit._secret_file(data_dir / "session.key")
+
+
+class ServiceApp(FastAPI):
+    """FastAPI with the request guard outside its own error handling (see ``appvet.serve.guard``)."""
+
+    def build_middleware_stack(self) -> Any:
+        from appvet.serve.guard import Guard
+
+        return Guard(super().build_middleware_stack(), self.state.svc)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -352,15 +507,16 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         counts = svc.jobs.recover()
-        audit.append(svc.engine, "system", "", "server.start", __version__, counts)
+        svc.audit.append("system", "", "server.start", __version__, counts)
         yield
         svc.jobs.shutdown()
         svc.engine.dispose()
 
-    app = FastAPI(title="appvet service", version=__version__, lifespan=lifespan,
-                  description="Review Android apps as a team: uploads, review jobs, reports, approvals, audit log.",
-                  docs_url=None, redoc_url=None)
+    app = ServiceApp(title="appvet service", version=__version__, lifespan=lifespan,
+                     description="Review Android apps as a team: uploads, review jobs, reports, approvals, audit log.",
+                     docs_url=None, redoc_url=None)
     app.state.svc = svc
+    app.router.redirect_slashes = False
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -373,7 +529,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(AppvetError)
     async def appvet_error(_request: Request, exc: AppvetError) -> JSONResponse:
-        return JSONResponse({"detail": exc.diagnostics()}, status_code=400)
+        return JSONResponse({"detail": svc.jobs.scrub(exc.diagnostics())}, status_code=400)
 
     from appvet.serve import api, ui
 
@@ -384,30 +540,58 @@ def create_app(settings: Settings) -> FastAPI:
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/", status_code=303)
 
+    @app.get("/ui", include_in_schema=False)
+    def ui_root() -> RedirectResponse:
+        return RedirectResponse("/ui/", status_code=303)
+
     return app
+
+
+def serve(settings: Settings, host: str, port: int, announce: bool = False) -> None:
+    """Run the service with uvicorn: forwarded headers are handled by the guard, never by uvicorn."""
+    import sys
+
+    import uvicorn
+
+    app = create_app(settings)
+    from appvet.serve.protocol import with_header_deadline
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False,
+                            http=with_header_deadline(settings.header_seconds),
+                            proxy_headers=False, timeout_keep_alive=settings.keepalive_seconds,
+                            limit_concurrency=settings.max_connections, h11_max_incomplete_event_size=16 * 1024)
+    server = uvicorn.Server(config)
+    if announce:
+        shown = f"[{host}]" if ":" in host else host
+        sys.stderr.write(f"appvet serve: listening on http://{shown}:{port}/ui/ (API under /api); Ctrl-C stops it\n")
+        sys.stderr.flush()
+    server.run()
 
 
 # --- authentication dependencies -------------------------------------------------------------------
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "?"
+    """The caller's address as the guard established it (forwarded headers only from trusted proxies)."""
+    ip = getattr(request.state, "client_ip", None)
+    return ip if isinstance(ip, str) else (request.client.host if request.client else "?")
 
 
 def bearer(svc: Services) -> Callable[[Request], auth.Principal]:
     def dependency(request: Request) -> auth.Principal:
-        ip = client_ip(request)
+        who = getattr(request.state, "who", None)
+        if isinstance(who, auth.Principal):
+            return who  # the guard checked the token before any body was read
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-        if svc.limiter.blocked(ip):
-            raise HTTPException(429, "too many failed sign-ins; wait", headers={"Retry-After": "10"})
-        who = auth.authenticate(svc.engine, token.strip())
-        if who is None:
-            svc.limiter.allow(ip)
+        found = auth.authenticate(svc.engine, token.strip())
+        if found is None:
+            if not svc.limiter.allow(client_ip(request)):
+                raise HTTPException(429, "too many failed sign-ins; wait", headers={"Retry-After": "10"})
             raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
-        return who
+        return found
 
     return dependency
 

@@ -14,10 +14,14 @@ import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
+
+import anyio
 
 from appvet.errors import LimitExceeded
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+BATCH = 1024 * 1024
 
 
 class BlobStore:
@@ -35,20 +39,36 @@ class BlobStore:
         return SHA256_RE.match(sha256) is not None and self.path(sha256).is_file()
 
     async def save(self, chunks: AsyncIterator[bytes], limit: int) -> tuple[str, int]:
-        """Write the stream to the store; (sha256, size). ``LimitExceeded`` past ``limit`` bytes."""
+        """Write the stream to the store; (sha256, size). ``LimitExceeded`` past ``limit`` bytes.
+
+        Hashing and writing happen in a worker thread, a batch at a time, so that a large upload never
+        holds the event loop that serves everyone else.
+        """
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
         digest = hashlib.sha256()
         size = 0
+        batch: list[bytes] = []
+        pending = 0
+
+        def flush(out: BinaryIO, parts: list[bytes]) -> None:
+            for part in parts:
+                digest.update(part)
+                out.write(part)
+
         try:
             with os.fdopen(fd, "wb") as out:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > limit:
                         raise LimitExceeded(f"upload larger than {limit} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
+                    batch.append(chunk)
+                    pending += len(chunk)
+                    if pending >= BATCH:
+                        parts, batch, pending = batch, [], 0
+                        await anyio.to_thread.run_sync(flush, out, parts)
+                await anyio.to_thread.run_sync(flush, out, batch)
             sha = digest.hexdigest()
-            os.replace(tmp, self.path(sha))
+            await anyio.to_thread.run_sync(os.replace, tmp, self.path(sha))
             return sha, size
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

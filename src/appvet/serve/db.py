@@ -120,6 +120,18 @@ audit = Table(
     Column("hash", String(64), nullable=False, unique=True),
 )
 
+sessions = Table(
+    "svc_sessions", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("token_id", Integer, ForeignKey("svc_tokens.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("ended_at", DateTime),
+)
+"""UI sessions, held server-side: the cookie carries only the session's random id (the row's key is
+its SHA-256), so signing out, idling or revoking the token ends it for every copy of the cookie."""
+
 
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)

@@ -5,26 +5,32 @@
     Jobs.recover()       at startup: running jobs of a stopped server are queued again (or failed)
 
 The executor is the one piece to swap: ``LocalExecutor`` runs each review in its own child process
-(``appvet.serve.worker``) from a bounded thread pool, kills it at its time budget and caps its
-memory; ``DaskExecutor`` sends the same request to a Dask scheduler. Job state lives in the
+(``appvet.serve.worker``) from a fixed set of threads that take jobs from the teams in turn (one
+team's backlog does not delay another team's next job), kills it at its time budget, caps its
+memory and reads at most ``MAX_RESULT`` bytes of its answer; ``DaskExecutor`` sends the same
+request to a Dask scheduler. Reports are rendered by the worker into files; the service only moves
+them into ``<data-dir>/reports/<review hash>.*`` and hands them out. Job state lives in the
 database, so a restart loses nothing: queued jobs are submitted again, jobs that were running are
 retried once and then failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,12 +41,19 @@ from sqlalchemy import Engine, select, update
 from appvet import __version__
 from appvet.fleet.store import Key, find_review, save_review
 from appvet.serve import db
+from appvet.serve.blobs import SHA256_RE as SHA_RE
 from appvet.serve.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
 OnProgress = Callable[[str], None]
 OnDone = Callable[[dict[str, Any]], None]
+
+MAX_RESULT = 64 * 1024**2
+"""Bytes of a worker's stdout answer read at most; past it the worker is killed and the job fails."""
+MAX_REPORT = 256 * 1024**2
+"""Largest report file (JSON, HTML, SARIF) a worker may leave; a larger one fails the job."""
+REPORT_FILES = {"json": "review.json", "html": "report.html", "sarif": "review.sarif", "reasons": "reasons.json"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +67,8 @@ class JobLimits:
 class Executor(Protocol):
     """Runs one worker request; calls ``on_progress`` with stage names and ``on_done`` exactly once."""
 
-    def start(self, job_id: str, request: dict[str, Any], on_progress: OnProgress, on_done: OnDone) -> None: ...
+    def start(self, job_id: str, request: dict[str, Any], on_progress: OnProgress, on_done: OnDone,
+              team: int = 0) -> None: ...
 
     def shutdown(self) -> None: ...
 
@@ -77,10 +91,18 @@ def run_worker(request: dict[str, Any], seconds: float, on_progress: OnProgress 
                 tail[:] = [*tail[-4:], line[:500]]
 
     chunks: list[bytes] = []
+    too_big = [False]
 
     def read_stdout() -> None:
         assert proc.stdout is not None
-        chunks.append(proc.stdout.read())
+        size = 0
+        while block := proc.stdout.read1(65536):
+            size += len(block)
+            if size > MAX_RESULT:
+                too_big[0] = True
+                _kill(proc)
+                return
+            chunks.append(block)
 
     # Each pipe has its own reader: progress must be seen while the review runs, not after.
     readers = [threading.Thread(target=read_stderr, daemon=True), threading.Thread(target=read_stdout, daemon=True)]
@@ -99,7 +121,10 @@ def run_worker(request: dict[str, Any], seconds: float, on_progress: OnProgress 
     finally:
         for t in readers:
             t.join(timeout=5)
+    if too_big[0]:
+        return {"status": "error", "message": f"the review's answer was larger than {MAX_RESULT} bytes"}
     out = b"".join(chunks)
+    chunks.clear()
     if proc.returncode == 0 and out:
         try:
             result = json.loads(out)
@@ -126,29 +151,78 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
-        proc.kill()
+        with contextlib.suppress(OSError):
+            proc.kill()
     proc.wait()
 
 
 class LocalExecutor:
-    """Reviews on this machine: at most ``limits.workers`` child processes at a time."""
+    """Reviews on this machine: ``limits.workers`` threads, each running one child process at a time.
+
+    Waiting jobs are kept per team and taken round-robin across teams, first-come-first-served
+    within a team: a team with a hundred queued reviews delays another team's next one by at most
+    one review per worker.
+    """
 
     def __init__(self, limits: JobLimits) -> None:
         self.limits = limits
-        self._pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="appvet-job")
+        self._queues: dict[int, deque[Callable[[], None]]] = {}
+        self._turn: deque[int] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._threads = [threading.Thread(target=self._loop, name=f"appvet-job-{i}", daemon=True)
+                         for i in range(limits.workers)]
+        for t in self._threads:
+            t.start()
 
-    def start(self, job_id: str, request: dict[str, Any], on_progress: OnProgress, on_done: OnDone) -> None:
+    def start(self, job_id: str, request: dict[str, Any], on_progress: OnProgress, on_done: OnDone,
+              team: int = 0) -> None:
         def work() -> None:
             try:
                 result = run_worker(request, self.limits.seconds, on_progress)
-            except Exception as exc:  # the pool must outlive any one job
+            except Exception as exc:  # the threads must outlive any one job
                 result = {"status": "error", "message": f"{type(exc).__name__}: {exc}".splitlines()[0]}
             on_done(result)
 
-        self._pool.submit(work)
+        with self._cond:
+            if team not in self._queues:
+                self._queues[team] = deque()
+                self._turn.append(team)
+            self._queues[team].append(work)
+            self._cond.notify()
+
+    def _next(self) -> Callable[[], None] | None:
+        with self._cond:
+            while not self._closed and not self._turn:
+                self._cond.wait()
+            if self._closed:
+                return None
+            team = self._turn.popleft()
+            queue = self._queues[team]
+            work = queue.popleft()
+            if queue:
+                self._turn.append(team)  # back of the line: the other teams go first
+            else:
+                del self._queues[team]
+            return work
+
+    def _loop(self) -> None:
+        while (work := self._next()) is not None:
+            try:
+                work()
+            except Exception:
+                log.exception("job thread")
+
+    def waiting(self) -> dict[int, int]:
+        with self._cond:
+            return {team: len(q) for team, q in self._queues.items()}
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._cond:
+            self._closed = True
+            self._queues.clear()
+            self._turn.clear()
+            self._cond.notify_all()
 
 
 class DaskExecutor:
@@ -160,7 +234,8 @@ class DaskExecutor:
         self.limits = limits
         self._client = Client(address)
 
-    def start(self, job_id: str, request: dict[str, Any], on_progress: OnProgress, on_done: OnDone) -> None:
+    def start(self, job_id: str, request: dict[str, Any], on_progress: OnProgress, on_done: OnDone,
+              team: int = 0) -> None:
         on_progress("sent to the cluster")
         future = self._client.submit(run_worker, request, self.limits.seconds, pure=False, key=f"svc-{job_id}")
 
@@ -186,6 +261,17 @@ class Jobs:
         self.limits = limits
         self.kb = kb
         self._kb_version: str | None = None
+        self.data_dir = blobs.root.parent
+        self.reports = self.data_dir / "reports"
+        self.work = self.data_dir / "work"
+        for d in (self.reports, self.work):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Work folders of reviews cut short by a stop (their jobs run again with new ones); a folder
+        # younger than two review budgets may belong to another process sharing this directory.
+        cutoff = time.time() - 2 * limits.seconds
+        for stale in self.work.iterdir():
+            if stale.stat().st_mtime < cutoff:
+                shutil.rmtree(stale, ignore_errors=True)
 
     def kb_version(self) -> str:
         if self._kb_version is None:
@@ -202,7 +288,7 @@ class Jobs:
                 id=job_id, team_id=team_id, user_id=user_id, app_sha256=app_sha256, app_name=app_name[:255],
                 request=json.dumps(options, sort_keys=True), state="queued", progress="queued", attempts=0,
                 created_at=db.now()))
-        self._start(job_id, app_sha256, options)
+        self._start(job_id, app_sha256, options, team_id)
         return job_id
 
     def status(self, job_id: str) -> dict[str, Any] | None:
@@ -224,48 +310,66 @@ class Jobs:
                         state="failed", progress="failed", message="server stopped during the review, twice",
                         finished_at=db.now()))
                     counts["failed"] += 1
-            queued = conn.execute(select(db.jobs.c.id, db.jobs.c.app_sha256, db.jobs.c.request)
+            queued = conn.execute(select(db.jobs.c.id, db.jobs.c.app_sha256, db.jobs.c.request, db.jobs.c.team_id)
                                   .where(db.jobs.c.state == "queued").order_by(db.jobs.c.created_at)).all()
         for row in queued:
-            self._start(row.id, row.app_sha256, json.loads(row.request))
+            self._start(row.id, row.app_sha256, json.loads(row.request), row.team_id)
         return counts
 
-    def _key(self, app_sha256: str, options: dict[str, Any]) -> Key:
+    def key(self, app_sha256: str, options: dict[str, Any], team_id: int, kb_version: str | None = None) -> Key:
+        """The cache key of a job: every input that changes its review, and the team that asked.
+
+        The team is part of it so that nothing one team submits (an old date, a policy, a capture)
+        can become another team's answer, and a job never reveals that another team reviewed the
+        same bytes.
+        """
         from appvet.policy import load_policy
 
         pkey = ""
         if options.get("policy"):
             p = load_policy(options["policy"])
             pkey = f"{p.name}@{p.version}"
-        extra = sorted(options.get("captures", ())) + ([options["device"]] if options.get("device") else [])
-        if extra:
-            # The fleet key has no room for captures; they change the review, so they go in its last part.
-            pkey += "|traffic:" + hashlib.sha256(",".join(extra).encode()).hexdigest()[:16]
-        return Key(app_sha256, __version__, self.kb_version(), pkey)
+        inputs = {"team": team_id, "on": options.get("on"), "captures": sorted(options.get("captures", ())),
+                  "device": options.get("device"), "kb": [str(p) for p in self.kb],
+                  "waivers": options.get("waivers")}
+        digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
+        return Key(app_sha256, __version__, kb_version or self.kb_version(), f"{pkey}|svc:{digest}")
 
-    def _start(self, job_id: str, app_sha256: str, options: dict[str, Any]) -> None:
+    def scrub(self, message: str, names: dict[str, str] | None = None) -> str:
+        """A message fit for a client: blob paths become the names files were uploaded under."""
+        for sha, name in (names or {}).items():
+            if SHA_RE.match(sha):
+                message = message.replace(str(self.blobs.path(sha)), name)
+        return message.replace(str(self.data_dir.resolve()), "<data>").replace(str(self.data_dir), "<data>")
+
+    def _start(self, job_id: str, app_sha256: str, options: dict[str, Any], team_id: int) -> None:
+        names = {k: v for k, v in (options.get("names") or {}).items() if isinstance(v, str)}
+        if not options.get("on"):
+            options = {**options, "on": date.today().isoformat()}
         try:
-            key = self._key(app_sha256, options)
+            key = self.key(app_sha256, options, team_id)
             with self.engine.connect() as conn:
                 stored = find_review(conn, key)
         except Exception as exc:
-            self._fail(job_id, f"cannot start: {exc}".splitlines()[0])
+            self._fail(job_id, self.scrub(f"cannot start: {exc}".splitlines()[0], names))
             return
         if stored is not None:
-            # Same bytes, code, data and policy: the stored review is the answer.
+            # Same bytes, code, data, date, policy and team: the stored review is the answer.
             self._finish(job_id, stored)
             return
+        out = Path(tempfile.mkdtemp(prefix=f"{job_id}-", dir=self.work))
+        paths = {str(self.blobs.path(sha)): name for sha, name in names.items() if SHA_RE.match(sha)}
         request = {
             "app": str(self.blobs.path(app_sha256)),
             "captures": [str(self.blobs.path(s)) for s in options.get("captures", ())],
             "device": str(self.blobs.path(options["device"])) if options.get("device") else None,
             "policy": options.get("policy"),
-            "on": options.get("on") or date.today().isoformat(),
+            "on": options["on"],
             "memory": self.limits.memory,
             "kb": [str(p) for p in self.kb],
+            "out": str(out),
+            "names": paths,
         }
-        with self.engine.begin() as conn:
-            conn.execute(update(db.jobs).where(db.jobs.c.id == job_id).values(state="queued", progress="queued"))
         last = [0.0]
 
         def on_progress(stage: str) -> None:
@@ -279,21 +383,35 @@ class Jobs:
 
         def on_done(result: dict[str, Any]) -> None:
             try:
-                self._record(job_id, key, result)
+                self._record(job_id, key, result, out, names)
             except Exception as exc:
                 log.exception("job %s: cannot record the result", job_id)
-                self._fail(job_id, f"cannot record the result: {exc}".splitlines()[0])
+                self._fail(job_id, self.scrub(f"cannot record the result: {exc}".splitlines()[0], names))
+            finally:
+                shutil.rmtree(out, ignore_errors=True)
 
-        self.executor.start(job_id, request, on_progress, on_done)
+        self.executor.start(job_id, request, on_progress, on_done, team=team_id)
 
-    def _record(self, job_id: str, key: Key, result: dict[str, Any]) -> None:
+    def _record(self, job_id: str, key: Key, result: dict[str, Any], out: Path, names: dict[str, str]) -> None:
         if result.get("status") != "ok":
-            self._fail(job_id, f"{result.get('status', 'error')}: {result.get('message', '')}"[:2000])
+            self._fail(job_id, self.scrub(f"{result.get('status', 'error')}: {result.get('message', '')}"[:2000],
+                                          names))
             return
+        for name in REPORT_FILES.values():
+            f = out / name
+            if not f.is_file() or f.stat().st_size > MAX_REPORT:
+                self._fail(job_id, f"error: the review's {name} is missing or larger than {MAX_REPORT} bytes")
+                return
+        text = (out / REPORT_FILES["json"]).read_text(encoding="utf-8")
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        for kind, name in REPORT_FILES.items():
+            if kind != "json":
+                os.replace(out / name, self.report_path(digest, kind))
         if result.get("kb_version") and result["kb_version"] != key.kb:
             key = Key(key.sha256, key.appvet, result["kb_version"], key.policy)
         save_review(self.engine, key, key.sha256, result["app"], result["rows"], result["review_date"],
-                    result["review_json"], result.get("seconds"), reparsed=True)
+                    text, result.get("seconds"), reparsed=True)
+        del text
         with self.engine.connect() as conn:
             rid = find_review(conn, key)
         if rid is None:
@@ -301,18 +419,46 @@ class Jobs:
             return
         self._finish(job_id, rid)
 
-    def _finish(self, job_id: str, review_id: int) -> None:
+    def report_path(self, review_hash: str, kind: str) -> Path:
+        if not SHA_RE.match(review_hash) or kind not in REPORT_FILES:
+            raise ValueError("not a report")
+        return self.reports / f"{review_hash}.{REPORT_FILES[kind]}"
+
+    def render(self, review_id: int, review_hash: str) -> None:
+        """Make the report files of a stored review that has none (one stored before reports were kept)."""
         from appvet.fleet.store import reviews
+
+        out = Path(tempfile.mkdtemp(prefix="render-", dir=self.work))
+        try:
+            src = out / "stored.json"
+            with self.engine.connect() as conn:
+                text = conn.execute(select(reviews.c.review_json).where(reviews.c.id == review_id)).scalar_one()
+            src.write_text(text, encoding="utf-8")
+            del text
+            result = run_worker({"render": str(src), "memory": self.limits.memory, "out": str(out)},
+                                self.limits.seconds)
+            if result.get("status") != "ok":
+                raise RuntimeError(f"cannot render the report: {result.get('message', '')}")
+            for kind, name in REPORT_FILES.items():
+                if kind != "json" and (out / name).is_file():
+                    os.replace(out / name, self.report_path(review_hash, kind))
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+    def _finish(self, job_id: str, review_id: int) -> None:
+        from appvet.fleet.store import apps, reviews, verdicts
 
         with self.engine.begin() as conn:
             text = conn.execute(select(reviews.c.review_json).where(reviews.c.id == review_id)).scalar_one()
-            data = json.loads(text)
-            app = data.get("app") or {}
-            verdict = (data.get("verdict") or {}).get("decision")
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            del text
+            app = conn.execute(select(apps.c.package, apps.c.version_name).join(reviews, reviews.c.app_id == apps.c.id)
+                               .where(reviews.c.id == review_id)).first()
+            verdict = conn.execute(select(verdicts.c.decision).where(verdicts.c.review_id == review_id)).scalar()
             conn.execute(update(db.jobs).where(db.jobs.c.id == job_id).values(
-                state="done", progress="done", review_id=review_id,
-                review_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), package=app.get("package"),
-                version_name=app.get("version_name"), verdict=verdict, finished_at=db.now(), message=None))
+                state="done", progress="done", review_id=review_id, review_hash=digest,
+                package=app.package if app else None, version_name=app.version_name if app else None,
+                verdict=verdict, finished_at=db.now(), message=None))
 
     def _fail(self, job_id: str, message: str) -> None:
         with self.engine.begin() as conn:

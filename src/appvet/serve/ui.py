@@ -9,9 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from appvet.serve import app as core
-from appvet.serve import audit, auth
+from appvet.serve import audit, auth, sessions
+
+LOGIN_ERRORS = {"invalid": "Invalid or revoked token.", "expired": "Your session ended; sign in again.",
+                "busy": "Too many attempts; wait a minute."}
+"""The only texts the sign-in page shows: ``?error=`` picks one by name, anything else shows nothing."""
 
 
 def router(svc: core.Services) -> APIRouter:
@@ -19,11 +24,7 @@ def router(svc: core.Services) -> APIRouter:
     secure = svc.settings.secure_cookies
 
     def session(request: Request) -> tuple[auth.Principal, dict[str, Any]] | None:
-        data = core.unsign(svc, request.cookies.get(core.SESSION_COOKIE))
-        if data is None or not isinstance(data.get("t"), int):
-            return None
-        who = auth.principal_by_token_id(svc.engine, data["t"])
-        return (who, data) if who else None
+        return sessions.lookup(svc, request.cookies.get(core.SESSION_COOKIE))
 
     def signed_in(request: Request) -> tuple[auth.Principal, dict[str, Any]]:
         found = session(request)
@@ -42,7 +43,7 @@ def router(svc: core.Services) -> APIRouter:
     @r.get("/login")
     def login_form(request: Request, error: str = "") -> Response:
         pre = secrets.token_urlsafe(24)
-        resp = page(request, "login.html.j2", None, csrf=pre, error=error[:200])
+        resp = page(request, "login.html.j2", None, csrf=pre, error=LOGIN_ERRORS.get(error, ""))
         resp.set_cookie(core.PRE_COOKIE, core.sign(svc, {"c": pre, "at": int(time.time())}), max_age=900,
                         httponly=True, samesite="strict", secure=secure, path="/ui")
         return resp
@@ -53,14 +54,15 @@ def router(svc: core.Services) -> APIRouter:
         pre = core.unsign(svc, request.cookies.get(core.PRE_COOKIE), max_age=900)
         check_csrf(pre or {}, csrf)
         ip = core.client_ip(request)
-        if not svc.limiter.allow(ip):
-            return page(request, "login.html.j2", None, csrf=csrf, error="Too many attempts; wait a minute.")
         who = auth.authenticate(svc.engine, token.strip())
         if who is None:
-            return RedirectResponse("/ui/login?error=Invalid+or+revoked+token", status_code=303)
-        audit.append(svc.engine, who.name, who.team, "ui.sign_in", str(who.token_id), {"ip": ip})
+            # Only failures spend the address's allowance: a valid token is never refused for others' guesses.
+            if not svc.limiter.allow(ip):
+                return RedirectResponse("/ui/login?error=busy", status_code=303)
+            return RedirectResponse("/ui/login?error=invalid", status_code=303)
+        svc.audit.append(who.name, who.team, "ui.sign_in", str(who.token_id), {"ip": ip})
         resp = RedirectResponse("/ui/", status_code=303)
-        value = core.sign(svc, {"t": who.token_id, "c": secrets.token_urlsafe(24), "at": int(time.time())})
+        value = sessions.start(svc, who)
         resp.set_cookie(core.SESSION_COOKIE, value, max_age=core.SESSION_SECONDS, httponly=True, samesite="strict",
                         secure=secure, path="/")
         resp.delete_cookie(core.PRE_COOKIE, path="/ui")
@@ -68,8 +70,10 @@ def router(svc: core.Services) -> APIRouter:
 
     @r.post("/logout")
     def logout(request: Request, csrf: str = Form("", max_length=100)) -> Response:
-        _who, data = signed_in(request)
+        who, data = signed_in(request)
         check_csrf(data, csrf)
+        sessions.end(svc, data["s"])
+        svc.audit.append(who.name, who.team, "ui.sign_out", str(who.token_id), {"ip": core.client_ip(request)})
         resp = RedirectResponse("/ui/login", status_code=303)
         resp.delete_cookie(core.SESSION_COOKIE, path="/")
         return resp
@@ -83,7 +87,8 @@ def router(svc: core.Services) -> APIRouter:
     @r.post("/upload")
     async def upload(request: Request, kind: str = Query("app", pattern="^(app|capture|device)$"),
                      name: str = Query("", max_length=255), policy: str = Query("", max_length=64)) -> Response:
-        who, data = signed_in(request)
+        # Database work goes to the thread pool: this handler runs on the event loop.
+        who, data = await run_in_threadpool(signed_in, request)
         check_csrf(data, request.headers.get("x-csrf-token"))
         declared = request.headers.get("content-length")
         up = await core.save_upload(svc, who, kind, name, request.stream(),
@@ -94,7 +99,7 @@ def router(svc: core.Services) -> APIRouter:
                 req = core.JobRequest(app=up.sha256, policy=policy or None)
             except ValidationError as exc:
                 raise HTTPException(422, str(exc).splitlines()[0]) from None
-            out["job"] = core.submit_job(svc, who, req).model_dump()
+            out["job"] = (await run_in_threadpool(core.submit_job, svc, who, req)).model_dump()
         return JSONResponse(out, status_code=201)
 
     @r.get("/jobs/{job_id}")
@@ -102,8 +107,9 @@ def router(svc: core.Services) -> APIRouter:
         who, data = signed_in(request)
         job = core.team_job(svc, who, job_id)
         others = [j for j in core.team_jobs(svc, who, 200) if j["state"] == "done" and j["id"] != job_id]
+        reasons = core.verdict_reasons(svc, job) if job["state"] == "done" else []
         return page(request, "job.html.j2", who, data["c"], job=job, approvals=core.approvals_of(svc, who, job_id),
-                    others=others, can_approve=who.may("approver"))
+                    others=others, can_approve=who.may("approver"), reasons=reasons)
 
     @r.get("/jobs/{job_id}/status")
     def job_status(request: Request, job_id: str) -> Response:
@@ -113,8 +119,17 @@ def router(svc: core.Services) -> APIRouter:
     @r.get("/jobs/{job_id}/report")
     def report(request: Request, job_id: str) -> Response:
         who, _ = signed_in(request)
-        html = core.html_report(core.job_review(svc, core.team_job(svc, who, job_id)))
-        return HTMLResponse(html, headers={"Content-Security-Policy": core.report_csp(html)})
+        return core.report_response(svc, core.team_job(svc, who, job_id), "html")
+
+    @r.get("/jobs/{job_id}/review.json")
+    def review_json(request: Request, job_id: str) -> Response:
+        who, _ = signed_in(request)
+        return core.report_response(svc, core.team_job(svc, who, job_id), "json")
+
+    @r.get("/jobs/{job_id}/review.sarif")
+    def review_sarif(request: Request, job_id: str) -> Response:
+        who, _ = signed_in(request)
+        return core.report_response(svc, core.team_job(svc, who, job_id), "sarif")
 
     @r.post("/jobs/{job_id}/approve")
     def approve(request: Request, job_id: str, decision: str = Form(...), comment: str = Form("", max_length=4000),
@@ -143,7 +158,7 @@ def router(svc: core.Services) -> APIRouter:
     @r.get("/audit")
     def audit_page(request: Request) -> Response:
         who, data = signed_in(request)
-        chain = audit.verify(svc.engine) if who.may("admin") else None
+        chain = svc.audit.verify() if who.may("admin") else None
         return page(request, "audit.html.j2", who, data["c"], entries=audit.entries(svc.engine, who.team, 300),
                     chain=chain)
 

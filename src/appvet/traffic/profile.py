@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
-import yaml
 
 from appvet.errors import FormatError
 
@@ -182,10 +181,24 @@ def build(data: dict[str, Any], name: str = "<profile>") -> Profile:
     return Profile(tuple(needles), location, region)
 
 
+MAX_PROFILE_BYTES = 1024 * 1024
+MAX_PROFILE_NODES = 100_000
+
+
 def load(path: str | Path) -> Profile:
+    """Read a device profile with the same safe loader as policies: no aliases, bounded size and depth."""
+    from appvet.safeyaml import YamlRefused
+    from appvet.safeyaml import load as load_yaml
+
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise FormatError(f"cannot read device profile: {str(exc).splitlines()[0][:120]}", file=p.name) from None
+        with p.open("rb") as f:
+            raw = f.read(MAX_PROFILE_BYTES + 1)
+        data = load_yaml(raw, MAX_PROFILE_BYTES, MAX_PROFILE_NODES)
+    except OSError as exc:
+        raise FormatError(f"cannot read device profile: {exc.strerror or exc}", file=p.name) from None
+    except YamlRefused as exc:
+        raise FormatError(f"device profile refused: {exc}", file=p.name) from None
+    if data is not None and not isinstance(data, dict):
+        raise FormatError("device profile must be a mapping", file=p.name)
     return build(data or {}, p.name)
