@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from appvet.ios.summary import IosSummary
     from appvet.traffic.model import TrafficReport
 
 SCHEMA_VERSION = "1.0"
@@ -89,6 +90,10 @@ class App:
     signers: tuple[Certificate, ...]
     developer: tuple[OwnerLink, ...] = ()
     """The signer's organisation matched to a KB entity, with its ownership chain; ``()`` when unknown."""
+    platform: str = "android"
+    """``android`` or ``ios``. For iOS, ``package`` is the bundle id, ``version_code``/``version_name`` are
+    ``CFBundleVersion``/``CFBundleShortVersionString``, ``min_sdk``/``target_sdk`` the minimum and SDK iOS
+    versions, and ``native_libs`` the Mach-O binaries read."""
 
 
 @dataclass(frozen=True)
@@ -347,6 +352,8 @@ class Review:
     """The date (ISO) at which ownership chains and ban-list status were evaluated."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per stage. Excluded from ``to_json(..., deterministic=True)``."""
+    ios: IosSummary | None = None
+    """Info.plist, privacy manifests, entitlements and binaries of an iOS app; ``None`` for Android."""
 
 
 def fingerprint(*parts: str | None) -> str:
@@ -412,9 +419,11 @@ def _coerce(tp: Any, value: Any) -> Any:
 def _resolve_late_types() -> None:
     # The traffic stage's value types are part of a Review; they are imported on first use because
     # the traffic package itself builds on this module.
+    from appvet.ios.summary import IosSummary
     from appvet.traffic.model import TrafficReport
 
     globals()["TrafficReport"] = TrafficReport
+    globals()["IosSummary"] = IosSummary
 
 
 def from_dict(data: dict[str, Any]) -> Review:

@@ -175,7 +175,8 @@ def gather(bundle: AppBundle, options: Options, progress: Progress | None = None
             continue
         image = Image(rel, path, kind, owner, macho)
         if macho.encrypted:
-            lo, hi, cid = macho.encryption or (0, 0, 1)
+            lo, size, cid = macho.encryption or (0, 0, 1)
+            hi = lo + size
             _skip(facts, path, f"encrypted by the App Store (LC_ENCRYPTION_INFO cryptid={cid}, bytes {lo:#x}-{hi:#x}): "
                   "Objective-C class names, selectors, method bodies, C strings and CFStrings were not read, so "
                   "code-level SDK attribution, sensitive-API call sites and endpoints of this binary are missing; "
