@@ -78,6 +78,8 @@ MAX_SLICES = 32
 MAX_STRINGS = 2_000_000
 """Strings of one kind kept per binary; past it the reader stops and records that it did."""
 MAX_STRING = 4096
+MAX_BINDS = 2_000_000
+"""Bind-opcode steps followed per binary: real binaries need a few hundred thousand."""
 
 
 def cpu_name(cputype: int, subtype: int) -> str:
@@ -508,7 +510,7 @@ class _Reader:
                 self.binds[addr] = sym
 
         names = 0
-        while pos < end and names < 10_000_000:
+        while pos < end and names < MAX_BINDS:
             names += 1
             byte = d[pos]
             pos += 1
@@ -543,7 +545,9 @@ class _Reader:
                 addr += imm * step + step
             elif op == 0xC0:
                 count, skip = uleb(), uleb()
-                for _ in range(min(count, 1_000_000)):
+                count = min(count, MAX_BINDS - names)
+                names += count  # a hostile count must not buy unbounded work
+                for _ in range(count):
                     bind()
                     addr += skip + step
             elif op in (0x10, 0x30, 0x50):
