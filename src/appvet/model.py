@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from appvet.ios.summary import IosSummary
+
 if TYPE_CHECKING:
-    from appvet.ios.summary import IosSummary
     from appvet.traffic.model import TrafficReport
 
 SCHEMA_VERSION = "1.0"
@@ -419,11 +420,9 @@ def _coerce(tp: Any, value: Any) -> Any:
 def _resolve_late_types() -> None:
     # The traffic stage's value types are part of a Review; they are imported on first use because
     # the traffic package itself builds on this module.
-    from appvet.ios.summary import IosSummary
     from appvet.traffic.model import TrafficReport
 
     globals()["TrafficReport"] = TrafficReport
-    globals()["IosSummary"] = IosSummary
 
 
 def from_dict(data: dict[str, Any]) -> Review:
