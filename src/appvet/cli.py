@@ -29,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Review what personal data an Android app can take, who inside it can, and where it can send it.",
+    help="Review what personal data an Android or iOS app can take, who inside it can, and where it can send it.",
 )
 kb_app = typer.Typer(no_args_is_help=True, help="Inspect and maintain the knowledge base.")
 app.add_typer(kb_app, name="kb")
@@ -108,7 +108,7 @@ def _load_kb(kb: list[Path] | None):  # type: ignore[no-untyped-def]
 
 @app.command("review")
 def review_cmd(
-    path: Annotated[Path, typer.Argument(help="APK, or split-APK bundle (.apks, .xapk, .apkm).")],
+    path: Annotated[Path, typer.Argument(help="APK, split-APK bundle (.apks, .xapk, .apkm), IPA or .app directory.")],
     fmt: Annotated[ReviewFormat, typer.Option("--format", "-f", help="Report format.")] = ReviewFormat.text,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here (summary to stderr).")

@@ -334,8 +334,8 @@ class _Reader:
             self._function_starts(fstarts)
         m.imports.extend(n for n in self.chained_imports if n not in set(m.imports))
         if self.want_strings:
-            self._objc(m)
             self._strings(m)
+            self._objc(m)
             if self.want_code and not m.encrypted:
                 self._code(m)
         if m.encrypted and self.crypt:
@@ -437,13 +437,19 @@ class _Reader:
         return self.decode_ptr(self.pointer_at_off(off))
 
     def cstr_at(self, addr: int) -> str | None:
+        # Selector and class-name strings are uniqued: method lists and references share addresses.
+        hit = self.string_at.get(addr)
+        if hit is not None:
+            return hit
         off = self.off_of(addr)
         if off is None or not self.readable(off):
             return None
         end = self.d.find(b"\0", off, off + MAX_STRING)
         if end < 0:
             end = min(len(self.d), off + MAX_STRING)
-        return self.d[off:end].decode("utf-8", "replace")
+        text = self.d[off:end].decode("utf-8", "replace")
+        self.string_at[addr] = text
+        return text
 
     def name_via_ptr(self, addr: int) -> str | None:
         kind, target = self.deref(addr)
@@ -765,17 +771,22 @@ class _Reader:
         relative = bool(flags & 0x80000000)
         if entsize < (12 if relative else 3 * self.ptr.size) or off + 8 + count * entsize > len(self.d):
             return
-        for i in range(count):
+        ps = self.ptr.size
+        block = self.d[off + 8 : off + 8 + count * entsize]
+        fmt = "<iii" if relative else ("<QQQ" if ps == 8 else "<III")
+        pad = entsize - struct.calcsize(fmt)
+        if pad:
+            fmt += f"{pad}x"
+        decode = self.decode_ptr
+        for i, (a, _types, c) in enumerate(struct.iter_unpack(fmt, block)):
             ent = lst + 8 + i * entsize
-            eoff = off + 8 + i * entsize
             if relative:
-                name_rel, _types, imp_rel = struct.unpack_from("<iii", self.d, eoff)
-                sel = self.name_via_ptr(ent + name_rel)  # a selector reference, not the string itself
-                imp = ent + 8 + imp_rel
+                sel = self.name_via_ptr(ent + a)  # a selector reference, not the string itself
+                imp = ent + 8 + c
             else:
-                k, sel_addr = self.decode_ptr(self.pointer_at_off(eoff))
+                k, sel_addr = decode(a)
                 sel = self.cstr_at(sel_addr) if k == "addr" else None
-                k2, imp = self.decode_ptr(self.pointer_at_off(eoff + 2 * self.ptr.size))
+                k2, imp = decode(c)
                 if k2 != "addr":
                     continue
             if sel and imp:
@@ -834,8 +845,7 @@ class _Reader:
                 if len(raw) >= 4:
                     text = raw[:MAX_STRING].decode("utf-8", "replace")
                     out.append(text)
-                    if self.want_code:
-                        self.string_at[addr] = text
+                    self.string_at[addr] = text
                 addr += len(raw) + 1
             if len(out) >= MAX_STRINGS:
                 m.notes.append(f"more than {MAX_STRINGS:,} C strings; the rest were not read")
@@ -887,6 +897,8 @@ class _Reader:
         strings = self.string_at
         out: list[tuple[str, str, str]] = []
         seen: set[tuple[int, int]] = set()
+        # Only pages holding a reference slot or a string can give an answer.
+        pages = {a & ~0xFFF for a in targets} | {a & ~0xFFF for a in strings}
         for sec in m.sections:
             if sec.name != "__text" or sec.segment != "__TEXT":  # stubs would be charged to the last function
                 continue
@@ -895,24 +907,31 @@ class _Reader:
             code = self.d[sec.offset : sec.offset + sec.size - sec.size % 4]
             words = struct.unpack(f"<{len(code) // 4}I", code)
             tops = code[3::4]
+            base = sec.addr
+            last = len(words)
             for hit in _ADRP_TOP.finditer(tops):
                 i = hit.start()
                 w = words[i]
-                pc = sec.addr + 4 * i
                 reg = w & 31
-                imm = ((w >> 5) & 0x7FFFF) << 2 | (w >> 29) & 3
+                imm = ((w >> 3) & 0x1FFFFC) | ((w >> 29) & 3)
                 if imm & 0x100000:
                     imm -= 0x200000
+                pc = base + 4 * i
                 page = (pc & ~0xFFF) + (imm << 12)
-                for j in range(i + 1, min(i + 9, len(words))):
+                if page not in pages:
+                    continue
+                for j in range(i + 1, i + 9 if i + 9 < last else last):
                     u = words[j]
-                    if u & 0xFFC00000 == 0xF9400000 and (u >> 5) & 31 == reg:  # ldr x, [reg, #imm*8]
-                        target = page + ((u >> 10) & 0xFFF) * 8
-                    elif u & 0xFF800000 == 0x91000000 and (u >> 5) & 31 == reg:  # add x, reg, #imm
-                        target = page + (((u >> 10) & 0xFFF) << (12 if u >> 22 & 1 else 0))
+                    if (u >> 5) & 31 == reg:
+                        if u & 0xFFC00000 == 0xF9400000:  # ldr x, [reg, #imm*8]
+                            target = page + ((u >> 10) & 0xFFF) * 8
+                        elif u & 0xFF800000 == 0x91000000:  # add x, reg, #imm
+                            target = page + (((u >> 10) & 0xFFF) << (12 if u >> 22 & 1 else 0))
+                        else:
+                            continue
+                    elif u & 31 == reg and u & 0x9F000000 == 0x90000000:
+                        break  # the register was loaded with another page
                     else:
-                        if u & 31 == reg and u & 0x9F000000 == 0x90000000:
-                            break  # the register was loaded with another page
                         continue
                     hit_t = targets.get(target)
                     if hit_t is None:
