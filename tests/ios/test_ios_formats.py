@@ -120,9 +120,20 @@ def test_ipa_and_app_directory_hold_the_same_files(tmp_path: Path) -> None:
 
 
 def test_renamed_ipa_is_recognised(tmp_path: Path) -> None:
-    renamed = tmp_path / "app.zip"
-    shutil.copy(IOS / "demoshop.ipa", renamed)
-    assert looks_like_ios(renamed)
+    for name in ("app.zip", "0f3a9c"):  # the review service stores uploads under their digest, no suffix
+        renamed = tmp_path / name
+        shutil.copy(IOS / "demoshop.ipa", renamed)
+        assert looks_like_ios(renamed)
+    shutil.copy(IOS.parent / "plain.apk", tmp_path / "apkblob")
+    assert not looks_like_ios(tmp_path / "apkblob")
+
+
+def test_fleet_finds_ipas_in_folders(tmp_path: Path) -> None:
+    from appvet.fleet.inputs import discover
+
+    shutil.copy(IOS / "demoshop.ipa", tmp_path / "a.ipa")
+    shutil.copy(IOS.parent / "plain.apk", tmp_path / "b.apk")
+    assert [p.name for p in discover([tmp_path])] == ["a.ipa", "b.apk"]
 
 
 def test_symlink_leaving_a_directory_bundle_is_refused(tmp_path: Path) -> None:

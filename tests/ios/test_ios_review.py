@@ -191,3 +191,10 @@ def test_cli_reports_every_format(fmt: str, tmp_path: Path) -> None:
     assert "com.example.demoshop" in text
     if fmt in ("html", "markdown", "text"):
         assert "iOS" in text
+
+
+def test_traffic_joins_an_ios_review(kb) -> None:  # type: ignore[no-untyped-def]
+    r = review(IOS / "demoshop.ipa", kb=kb, on=ON, traffic=[ROOT / "tests" / "fixtures" / "traffic" / "flows.har"])
+    assert r.traffic is not None and r.traffic.flows
+    observed = {e.host: e.holder for e in r.endpoints if e.confidence == "observed"}
+    assert observed == {"api-access.pangolin-sdk-toutiao.com": "pangle", "ulogs.umeng.com": "umeng-analytics"}
