@@ -41,7 +41,7 @@ class Evidence:
     """A pointer a person can check against the bytes of the input."""
 
     kind: str
-    """One of: manifest, permission, dex, native, resource, asset, certificate, archive, kb."""
+    """One of: manifest, permission, dex, native, resource, asset, certificate, archive, kb; for iOS macho, plist."""
     file: str
     """Path of the file inside the input (``classes2.dex``, ``AndroidManifest.xml``, ``split_a.apk!lib/...``)."""
     locator: str

@@ -95,3 +95,13 @@ def test_overlay_adds_a_signature(kb, tmp_path: Path) -> None:  # type: ignore[n
     (overlay / "extra.json").write_text(json.dumps({"kind": "ios-sdks", "rows": [row]}))
     k = load_ios(kb, [tmp_path / "overlay"])
     assert k.sdk_for_framework("InHouseAdKit") == "pangle"
+
+
+def test_swift_classes_attributed_by_module(ios_kb) -> None:  # type: ignore[no-untyped-def]
+    from appvet.analyze.ios_sdks import class_of, sdk_for_class_name
+
+    assert sdk_for_class_name(ios_kb, "_TtC12AppsFlyerLib13AFSDKInternal") == "appsflyer"
+    assert sdk_for_class_name(ios_kb, "_TtC7BUAdSDK10BUAdLoader") == "pangle"
+    assert sdk_for_class_name(ios_kb, "_TtC8DemoShop11AppDelegate") is None
+    assert class_of("-[_TtC12AppsFlyerLib13AFSDKInternal start]") == "_TtC12AppsFlyerLib13AFSDKInternal"
+    assert class_of("+[MobClick(Extra) idfa]") == "MobClick" and class_of("sub_100004000") is None

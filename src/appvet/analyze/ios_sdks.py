@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 
 from appvet.analyze.sdks import owner_chain
 from appvet.ios.gather import Image, IosFacts
+from appvet.ios.macho import swift_class_name
 from appvet.kb import KnowledgeBase
 from appvet.kb.ios import IosKnowledge
 from appvet.model import FIRST_PARTY, Evidence, SdkHit
@@ -51,6 +52,19 @@ def library_name(install_name: str) -> str:
     return PurePosixPath(install_name).stem
 
 
+def sdk_for_class_name(ios_kb: IosKnowledge, name: str) -> str | None:
+    """By Objective-C class prefix; for a Swift class, by its module (a statically linked Swift SDK keeps
+    its module name, ``_TtC12AppsFlyerLib...``) and then by the type's own name."""
+    hit = ios_kb.sdk_for_class(name)
+    if hit is not None:
+        return hit
+    swift = swift_class_name(name)
+    if swift:
+        module, _, rest = swift.partition(".")
+        return ios_kb.sdk_for_framework(module) or ios_kb.sdk_for_class(rest)
+    return None
+
+
 class IosAttribution:
     """Who holds code: by the image it is in, then by the class its function belongs to."""
 
@@ -68,7 +82,7 @@ class IosAttribution:
             return sdk
         cls = class_of(function) if function else None
         if cls:
-            hit = self._kb.sdk_for_class(cls)
+            hit = sdk_for_class_name(self._kb, cls)
             if hit is not None:
                 return hit
         return FIRST_PARTY
@@ -83,6 +97,8 @@ class IosAttribution:
             for prefix in sorted(sdk.class_prefixes if sdk else (), key=len, reverse=True):
                 if cls.startswith(prefix):
                     return f"{image.owner}: {prefix}*"
+            if (swift := swift_class_name(cls)) is not None:
+                return f"{image.owner}: {swift.partition('.')[0]} (Swift module)"
         return image.rel
 
 
@@ -124,7 +140,7 @@ def detect(facts: IosFacts, ios_kb: IosKnowledge, kb: KnowledgeBase,
             tallies[image_sdks[image.rel]].classes += len(m.objc_classes)
             continue
         for cls in m.objc_classes:
-            sdk = ios_kb.sdk_for_class(cls)
+            sdk = sdk_for_class_name(ios_kb, cls)
             if sdk is not None:
                 t = tallies[sdk]
                 t.classes += 1
