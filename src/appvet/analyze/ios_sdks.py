@@ -122,7 +122,7 @@ def detect(facts: IosFacts, ios_kb: IosKnowledge, kb: KnowledgeBase,
             sdk = sdk or bsdk
         if sdk is not None and c.kind != ".bundle":
             for image in facts.images:
-                if image.rel.startswith(c.rel + "/") and image.kind in ("framework", "appex"):
+                if image.rel.startswith(c.rel + "/") and image.kind in ("framework", "appex", "app"):
                     image_sdks[image.rel] = sdk
     for image in facts.images:
         if image.kind == "dylib" and (sdk := ios_kb.sdk_for_framework(image.owner)) is not None:

@@ -42,7 +42,7 @@ class Image:
     path: str
     """Evidence path (``Payload/App.app/Frameworks/...``)."""
     kind: str
-    """``main``, ``appex``, ``framework`` or ``dylib``."""
+    """``main``, ``appex``, ``framework``, ``dylib`` or ``app`` (an app nested in the bundle, as a watch app is)."""
     owner: str
     """``app`` for the main executable, else the framework, extension or dylib name without suffix."""
     macho: MachO | None
@@ -119,7 +119,7 @@ def _binaries(bundle: AppBundle, info: InfoPlist, facts: IosFacts) -> list[tuple
                 exe = None
         exe_rel = f"{c.rel}/{exe or c.name}"
         if exe_rel in bundle.sizes:
-            out.append((exe_rel, "appex" if c.kind == ".appex" else "framework", c.name))
+            out.append((exe_rel, {".appex": "appex", ".app": "app"}.get(c.kind, "framework"), c.name))
         elif c.kind != ".app":
             _skip(facts, bundle.path(c.rel), f"no executable {exe or c.name!r} in this {c.kind[1:]}", "binaries")
     for rel in sorted(bundle.sizes):
