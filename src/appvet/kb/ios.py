@@ -59,6 +59,7 @@ class IosKnowledge:
     _bundle_ids: dict[str, str] = field(default_factory=dict)
     _prefixes: list[tuple[str, str]] = field(default_factory=list)
     _by_kind: dict[str, dict[str, IosApi]] = field(default_factory=dict)
+    _by_length: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for sid, s in self.sdks.items():
@@ -70,6 +71,10 @@ class IosKnowledge:
                 self._bundle_ids[b.lower()] = sid
             self._prefixes.extend((p, sid) for p in s.class_prefixes)
         self._prefixes.sort(key=lambda t: -len(t[0]))
+        tables: dict[int, dict[str, str]] = {}
+        for prefix, sid in self._prefixes:
+            tables.setdefault(len(prefix), {}).setdefault(prefix, sid)
+        self._by_length = sorted(tables.items(), reverse=True)
         for api in self.apis:
             self._by_kind.setdefault(api.kind, {})[api.ref] = api
 
@@ -91,8 +96,9 @@ class IosKnowledge:
     def sdk_for_class(self, name: str) -> str | None:
         """SDK whose Objective-C class prefix is the longest one the class (or Swift type) name starts with."""
         bare = name.split("(", 1)[0]
-        for prefix, sid in self._prefixes:
-            if bare.startswith(prefix):
+        # One dict probe per distinct prefix length, longest first, instead of a test per prefix.
+        for length, table in self._by_length:
+            if len(bare) >= length and (sid := table.get(bare[:length])) is not None:
                 return sid
         return None
 
