@@ -107,3 +107,49 @@ def test_swift_class_names() -> None:
     assert swift_class_name("_TtCs12_SwiftObject") == "Swift._SwiftObject"
     assert swift_class_name("UMConfigure") is None
     assert swift_class_name("_TtC5MyApp99Short") is None
+
+
+def _chained_blob(pointer_format: int) -> bytes:
+    """LC_DYLD_CHAINED_FIXUPS payload as dyld's fixup-chains.h lays it out: header, one segment's
+    starts, two DYLD_CHAINED_IMPORT entries and their names."""
+    import struct
+
+    names = b"\0_OBJC_CLASS_$_CLLocationManager\0_objc_msgSend\0"
+    starts = struct.pack("<II", 1, 8) + struct.pack("<IHHQIHH", 24, 0x4000, pointer_format, 0, 0, 1, 0)
+    header_size = 28
+    imports_off = header_size + len(starts)
+    imports = struct.pack("<II", 1 | (1 << 9), 1 | (33 << 9))  # lib ordinal 1, name offsets 1 and 33
+    symbols_off = imports_off + len(imports)
+    header = struct.pack("<IIIIIII", 0, header_size, imports_off, symbols_off, 2, 1, 0)
+    return header + starts + imports + names
+
+
+def test_chained_fixups_imports_and_pointers() -> None:
+    from appvet.ios.macho import MachO, _Reader
+
+    blob = _chained_blob(6)  # DYLD_CHAINED_PTR_64_OFFSET, what arm64 iOS 14+ builds use
+    r = _Reader(blob, "x", True)
+    r.base = 0x100000000
+    r._chained((0, len(blob)), MachO("arm64", "execute"))
+    assert r.chained_format == 6
+    assert r.chained_imports == ["_OBJC_CLASS_$_CLLocationManager", "_objc_msgSend"]
+    assert r.decode_ptr((1 << 63) | 1) == ("bind", 1)
+    assert r.decode_ptr((5 << 51) | 0x4000) == ("addr", 0x100004000)  # next-pointer bits are not address
+    r.chained_format = 2  # DYLD_CHAINED_PTR_64: the target is a vmaddr
+    assert r.decode_ptr(0x100008000) == ("addr", 0x100008000)
+    r.chained_format = 1  # DYLD_CHAINED_PTR_ARM64E
+    assert r.decode_ptr((1 << 63) | (1 << 62) | 7) == ("bind", 7)
+    assert r.decode_ptr((1 << 63) | 0x4010) == ("addr", 0x100004010)  # authenticated rebase: an offset
+    assert r.decode_ptr(0x100004020) == ("addr", 0x100004020)
+    r.chained_format = 0  # classic dyld info: the file holds the address
+    assert r.decode_ptr(0x100004020) == ("addr", 0x100004020) and r.decode_ptr(0) == ("none", 0)
+
+
+def test_chained_fixups_truncated_is_a_note_not_a_crash() -> None:
+    from appvet.ios.macho import MachO, _Reader
+
+    blob = _chained_blob(6)[:40]
+    m = MachO("arm64", "execute")
+    r = _Reader(blob, "x", True)
+    r._chained((0, len(blob)), m)
+    assert r.chained_imports == [] and m.notes
