@@ -102,8 +102,11 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _load_kb(kb: list[Path] | None):  # type: ignore[no-untyped-def]
     from appvet.kb import load_kb
+    from appvet.kb.ios import register_overlays
 
-    return load_kb(tuple(kb or ()))
+    loaded = load_kb(tuple(kb or ()))
+    register_overlays(loaded, tuple(kb or ()))
+    return loaded
 
 
 @app.command("review")

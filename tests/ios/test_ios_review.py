@@ -198,3 +198,17 @@ def test_traffic_joins_an_ios_review(kb) -> None:  # type: ignore[no-untyped-def
     assert r.traffic is not None and r.traffic.flows
     observed = {e.host: e.holder for e in r.endpoints if e.confidence == "observed"}
     assert observed == {"api-access.pangolin-sdk-toutiao.com": "pangle", "ulogs.umeng.com": "umeng-analytics"}
+
+
+def test_cli_kb_overlay_reaches_the_ios_rows(tmp_path: Path) -> None:
+    overlay = tmp_path / "our-kb"
+    (overlay / "ios").mkdir(parents=True)
+    row = {"id": "demo-share-kit", "name": "Demo share kit", "owner": "tencent", "categories": ["social"],
+           "frameworks": ["Share"], "sources": [{"url": "https://example.org/share-kit", "as_of": "2026-12-01"}]}
+    (overlay / "ios" / "ours.json").write_text(json.dumps({"kind": "ios-sdks", "rows": [row]}))
+    out = tmp_path / "r.json"
+    p = run("review", str(IOS / "demoshop.ipa"), "--kb", str(overlay), "-f", "json", "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    assert "demo-share-kit" in {s["id"] for s in doc["sdks"]}
+    assert ("clipboard", "demo-share-kit") in {(c["category"], c["holder"]) for c in doc["capabilities"]}

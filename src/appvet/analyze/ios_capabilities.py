@@ -90,6 +90,9 @@ def find(facts: IosFacts, ios_kb: IosKnowledge, attribution: IosAttribution) -> 
                     evidence.append(ev)
     caps = []
     for (cat, holder), (pkgs, apis, evidence) in acc.items():
+        # The developer's own words for why the app asks, beside the code that can take the data.
+        evidence = evidence + [Evidence("plist", facts.info_path, k, facts.info.usage[k])
+                               for k in sorted(grants.get(cat, ()))]
         caps.append(Capability(
             category=cat, holder=holder,
             holder_package=", ".join(sorted(pkgs)[:3]) + (" …" if len(pkgs) > 3 else ""),

@@ -141,11 +141,18 @@ def _validate(kind: str, rows: list[Any], label: str) -> None:
 
 
 _memo: dict[tuple[str, int], IosKnowledge] = {}
+_overlays: dict[int, tuple[Path, ...]] = {}
+
+
+def register_overlays(kb: KnowledgeBase, overlays: Sequence[Path]) -> None:
+    """Overlay directories whose ``ios/`` rows apply wherever ``kb`` is used (the command line's ``--kb``)."""
+    _overlays[id(kb)] = tuple(Path(o) for o in overlays)
 
 
 def load_ios(kb: KnowledgeBase, overlays: Sequence[Path] = (), *, data_dir: Path | None = None) -> IosKnowledge:
     """Read, check and index the iOS rows against ``kb``; raise KnowledgeBaseError naming the file and row."""
     root = data_dir or IOS_DIR
+    overlays = tuple(overlays) or _overlays.get(id(kb), ())
     paths = _files(root) + [p for o in overlays for p in _files(Path(o) / "ios")]
     blobs = []
     for p in paths:
