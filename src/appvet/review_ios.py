@@ -70,7 +70,7 @@ def review_ios(path: str | os.PathLike[str], *, kb: KnowledgeBase, options: Opti
     eps = budget.cut_stage("endpoints", lambda: ios_endpoints.find(
         facts, kb, attribution, Budget.start("endpoints", options.stage_seconds)), [], facts.skips)
     lap("endpoints")
-    found = ios_findings.derive(facts, ios_kb, caps, sdk_hits, behaviours, eps)
+    found = ios_findings.derive(facts, ios_kb, caps, sdk_hits, behaviours, eps, attribution)
     lap("findings")
 
     info = facts.info

@@ -212,3 +212,13 @@ def test_cli_kb_overlay_reaches_the_ios_rows(tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert "demo-share-kit" in {s["id"] for s in doc["sdks"]}
     assert ("clipboard", "demo-share-kit") in {(c["category"], c["holder"]) for c in doc["capabilities"]}
+
+
+def test_required_reason_apis(reviews: dict[str, Review]) -> None:
+    found = [f for f in reviews["demoshop.ipa"].findings if f.rule == "AV304"]
+    # statfs in Umeng's code: disk space, declared by no manifest. mach_absolute_time in the ad SDK
+    # (its manifest declares system boot time) and NSUserDefaults in the app (the app's manifest
+    # declares user defaults) are declared, so they do not fire.
+    assert [(f.sdk, f.evidence[0].locator, f.evidence[0].excerpt) for f in found] == [
+        ("umeng-analytics", "+[MobClick freeDisk]", "_statfs")]
+    assert "NSPrivacyAccessedAPICategoryDiskSpace" in found[0].message

@@ -3,12 +3,14 @@
 AV301: code can take a data category that no Info.plist usage description declares.
 AV302: code can take a data category that no privacy manifest declares as collected.
 AV303: a tracking SDK's domain is in the app but in no manifest's ``NSPrivacyTrackingDomains``.
+AV304: code uses an API that needs a declared reason, and no privacy manifest declares that API type.
 """
 
 from __future__ import annotations
 
 from appvet.analyze.findings import HIGH_SENSITIVITY, RULES, behaviour_findings, sdk_data_access
 from appvet.analyze.ios_capabilities import MANIFEST_HOLDER
+from appvet.analyze.ios_sdks import IosAttribution
 from appvet.ios.gather import IosFacts
 from appvet.kb.ios import IosKnowledge
 from appvet.model import (
@@ -28,6 +30,7 @@ IOS_RULES: dict[str, str] = {
     "AV301": "Code can take data that no usage description declares",
     "AV302": "Data the code can take is not declared in a privacy manifest",
     "AV303": "Tracking domain not declared in a privacy manifest",
+    "AV304": "Required-reason API used without a declared reason",
 }
 TRACKING_CATEGORIES = frozenset({"ads", "attribution", "marketing"})
 
@@ -118,6 +121,53 @@ def tracking_domains(facts: IosFacts, ios_kb: IosKnowledge, sdks: list[SdkHit],
     return out
 
 
+def required_reasons(facts: IosFacts, ios_kb: IosKnowledge, attribution: IosAttribution,
+                     sdks: list[SdkHit]) -> list[Finding]:
+    """AV304 per holder and API type: used in code, declared in no privacy manifest's NSPrivacyAccessedAPITypes."""
+    rows = ios_kb.of_kind("required-reason")
+    if not rows:
+        return []
+    declared = {a.type for pm in facts.privacy for a in pm.accessed_apis}
+    names = {s.id: s.name for s in sdks}
+    uses: dict[tuple[str, str], tuple[set[str], list[Evidence]]] = {}
+
+    def add(holder: str, api_type: str, ref: str, ev: Evidence) -> None:
+        refs, evidence = uses.setdefault((holder, api_type), (set(), []))
+        refs.add(ref)
+        if len(evidence) < 8 and ev not in evidence:
+            evidence.append(ev)
+
+    for image in facts.images:
+        m = image.macho
+        if m is None:
+            continue
+        seen: set[str] = set()
+        for fn, kind, value in m.code_refs:
+            api = rows.get(f"{kind}:{value}")
+            if api is not None and api.api_type:
+                seen.add(f"{kind}:{value}")
+                add(attribution.holder(image, fn), api.api_type, value, Evidence("macho", image.path, fn, value))
+        whole = [("symbol", s) for s in m.imports] + [("class", c) for c in m.objc_class_refs] + [
+            ("selector", s) for s in m.objc_selectors]
+        for kind, value in whole:
+            ref = f"{kind}:{value}"
+            api = rows.get(ref)
+            if api is not None and api.api_type and ref not in seen:
+                add(attribution.image_holder(image), api.api_type, value,
+                    Evidence("macho", image.path, "imports", value))
+    out = []
+    for (holder, api_type), (refs, evidence) in sorted(uses.items()):
+        if api_type in declared:
+            continue
+        who = "first-party code" if holder == FIRST_PARTY else names.get(holder, holder)
+        out.append(_finding(
+            "AV304", "low", f"{who} uses {', '.join(sorted(refs)[:4])}, an API of type {api_type}, and no privacy "
+            "manifest declares that type with a reason; App Store review refuses such uploads, so this build or SDK "
+            "predates the rule or was never submitted.", tuple(evidence), key=f"{holder}|{api_type}",
+            sdk=None if holder == FIRST_PARTY else holder))
+    return out
+
+
 def transport(facts: IosFacts) -> list[Finding]:
     info = facts.info
     out = []
@@ -179,8 +229,10 @@ def probes(facts: IosFacts, caps: list[Capability]) -> list[Behaviour]:
 
 
 def derive(facts: IosFacts, ios_kb: IosKnowledge, caps: list[Capability], sdks: list[SdkHit],
-           behaviours: list[Behaviour], endpoints: list[Endpoint]) -> list[Finding]:
+           behaviours: list[Behaviour], endpoints: list[Endpoint],
+           attribution: IosAttribution | None = None) -> list[Finding]:
     found = (sdk_data_access(caps, sdks) + undeclared(facts, ios_kb, caps, sdks)
+             + (required_reasons(facts, ios_kb, attribution, sdks) if attribution else [])
              + tracking_domains(facts, ios_kb, sdks, endpoints) + transport(facts) + encrypted(facts)
              + archive(facts) + behaviour_findings(behaviours, sdks))
     found.sort(key=lambda f: (f.rule, f.fingerprint))

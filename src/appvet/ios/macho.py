@@ -386,7 +386,7 @@ class _Reader:
         for i in range(nsects):
             fields = sect.unpack_from(body, first + i * sect.size)
             sname, sseg, addr, size, offset = _cname(fields[0]), _cname(fields[1]), fields[2], fields[3], fields[4]
-            flags = fields[9]
+            flags = fields[8]
             m.sections.append(Section(sseg, sname, addr, size, offset, flags))
 
     # -- addresses -----------------------------------------------------------------------------
@@ -899,6 +899,7 @@ class _Reader:
         seen: set[tuple[int, int]] = set()
         # Only pages holding a reference slot or a string can give an answer.
         pages = {a & ~0xFFF for a in targets} | {a & ~0xFFF for a in strings}
+        stubs = self._stub_symbols(m)
         for sec in m.sections:
             if sec.name != "__text" or sec.segment != "__TEXT":  # stubs would be charged to the last function
                 continue
@@ -946,10 +947,54 @@ class _Reader:
                         seen.add(key)
                         out.append((names.get(fn) or f"sub_{fn:x}", hit_t[0], hit_t[1]))
                     break
+            if stubs:
+                # A call to a C function goes through its stub: ``bl <stub>``.
+                for hit in _BL_TOP.finditer(tops):
+                    i = hit.start()
+                    imm = words[i] & 0x3FFFFFF
+                    if imm & 0x2000000:
+                        imm -= 0x4000000
+                    pc = base + 4 * i
+                    sym = stubs.get(pc + 4 * imm)
+                    if sym is None:
+                        continue
+                    k = bisect.bisect_right(starts, pc) - 1
+                    fn = starts[k] if k >= 0 else 0
+                    key = (fn, pc + 4 * imm)
+                    if key not in seen:
+                        seen.add(key)
+                        out.append((names.get(fn) or f"sub_{fn:x}", "symbol", sym))
         m.code_refs = out
+
+    def _stub_symbols(self, m: MachO) -> dict[int, str]:
+        """Stub address -> imported C function, for the functions worth a per-call look.
+
+        Each arm64 stub is ``adrp x16, page; ldr x16, [x16, #off]; br x16`` through a bound slot.
+        The Objective-C and Swift runtime entry points are left out: every method calls them and
+        they say nothing about the data the code takes.
+        """
+        out: dict[int, str] = {}
+        for sec in m.sections:
+            if sec.flags & 0xFF != 0x8 or sec.segment != "__TEXT" or sec.offset + sec.size > len(self.d):
+                continue
+            for at in range(sec.offset, sec.offset + sec.size - 7, 4):
+                w, u = struct.unpack_from("<II", self.d, at)
+                if w & 0x9F00001F != 0x90000010 or u & 0xFFC003FF != 0xF9400210:
+                    continue
+                pc = sec.addr + (at - sec.offset)
+                imm = ((w >> 3) & 0x1FFFFC) | ((w >> 29) & 3)
+                if imm & 0x100000:
+                    imm -= 0x200000
+                slot = (pc & ~0xFFF) + (imm << 12) + ((u >> 10) & 0xFFF) * 8
+                hit = self.slot_names.get(slot)
+                if hit and hit[0] == "symbol" and not hit[1].startswith(_RUNTIME):
+                    out[pc] = hit[1]
+        return out
 
 
 _ADRP_TOP = re.compile(rb"[\x90\xb0\xd0\xf0]")
+_BL_TOP = re.compile(rb"[\x94-\x97]")
+_RUNTIME = ("_objc_", "_swift_", "dyld_stub_binder", "__objc_", "_OBJC_")
 
 
 def _cname(raw: bytes) -> str:

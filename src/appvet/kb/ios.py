@@ -47,6 +47,8 @@ class IosApi:
     framework: str
     sources: tuple[Source, ...]
     note: str = ""
+    api_type: str | None = None
+    """For ``required-reason`` rows: the ``NSPrivacyAccessedAPIType`` a privacy manifest must declare."""
 
 
 @dataclass
@@ -208,7 +210,8 @@ def load_ios(kb: KnowledgeBase, overlays: Sequence[Path] = (), *, data_dir: Path
             if cat not in kb.categories:
                 raise KnowledgeBaseError(f"{row['kind']} {row['ref']!r}: category {cat!r} is not defined", file=label)
         apis.append(IosApi(row["kind"], row["ref"], tuple(row["categories"]), row["framework"],
-                           tuple(Source(s["url"], s["as_of"]) for s in row["sources"]), row.get("note", "")))
+                           tuple(Source(s["url"], s["as_of"]) for s in row["sources"]), row.get("note", ""),
+                           row.get("api_type")))
     dates = [s.as_of for s in (*[x for s in sdks.values() for x in s.sources], *[x for a in apis for x in a.sources])]
     result = IosKnowledge(f"{max(dates) if dates else '0000-00-00'}+{digest[:8]}", sdks, apis)
     _memo[key] = result
