@@ -214,7 +214,9 @@ def parse_macho(data: bytes | memoryview, file: str, *, strings: bool = True, co
         chosen = pick_slice(slices)
         view = view[chosen.offset : chosen.offset + chosen.size]
     try:
-        reader = _Reader(bytes(view), file, strings, code)
+        # A thin file given as bytes is read in place; only a fat slice is copied out.
+        raw = data if isinstance(data, bytes) and slices is None else bytes(view)
+        reader = _Reader(raw, file, strings, code)
         macho = reader.read()
     except FormatError:
         raise
