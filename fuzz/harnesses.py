@@ -25,8 +25,16 @@ from appvet.android.elf import elf_info, native_strings
 from appvet.android.manifest import read_manifest
 from appvet.android.signing import describe_certificate, find_signing_block, read_block_certificates
 from appvet.errors import InputError
+from appvet.ingest.interface import Options
 from appvet.ingest.open import open_input
 from appvet.ingest.zipread import Limits, open_zip
+from appvet.ios.bundle import open_bundle
+from appvet.ios.codesign import read_provision, read_signature
+from appvet.ios.gather import gather
+from appvet.ios.info import read_info
+from appvet.ios.macho import parse_macho
+from appvet.ios.plist import load_plist
+from appvet.ios.privacy import read_privacy
 from appvet.traffic import har, mitm, pcap
 from appvet.traffic.model import CaptureNote
 
@@ -173,6 +181,46 @@ def pcap_reader(data: bytes) -> None:
         pass
 
 
+@_typed
+def macho(data: bytes) -> None:
+    """Mach-O (thin or fat): load commands, symbols, fixups, Objective-C and Swift metadata, strings, code scan."""
+    m = parse_macho(data, "fuzz.macho")
+    _ = (m.libraries, m.imports, m.objc_classes, m.objc_selectors, m.code_refs, m.cfstrings)
+
+
+@_typed
+def plist(data: bytes) -> None:
+    """Property list (XML or binary) read as Info.plist and as a privacy manifest."""
+    value = load_plist(data, "Info.plist")
+    read_info(value)
+    read_privacy(value, "PrivacyInfo.xcprivacy", "app")
+
+
+@_typed
+def codesign(data: bytes) -> None:
+    """Code-signature SuperBlob (CodeDirectory, entitlements, CMS) and, the same bytes, a provisioning profile."""
+    read_signature(data, "fuzz.macho")
+    with contextlib.suppress(InputError):
+        read_provision(data, "embedded.mobileprovision")
+
+
+_IPA_FILE: Path | None = None
+
+
+@_typed
+def ipa(data: bytes) -> None:
+    """An IPA through ``open_bundle`` and every iOS reader, as ``review`` runs them."""
+    global _IPA_FILE
+    if _IPA_FILE is None:
+        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        fd, name = tempfile.mkstemp(suffix=".ipa", dir=base)
+        os.close(fd)
+        _IPA_FILE = Path(name)
+        atexit.register(_IPA_FILE.unlink, missing_ok=True)
+    _IPA_FILE.write_bytes(data)
+    gather(open_bundle(_IPA_FILE, FUZZ_LIMITS), Options(limits=FUZZ_LIMITS, stage_seconds=10))
+
+
 HARNESSES: dict[str, Harness] = {
     "zip": zip_reader,
     "bundle": bundle,
@@ -186,4 +234,8 @@ HARNESSES: dict[str, Harness] = {
     "har": har_reader,
     "mitm": mitm_reader,
     "pcap": pcap_reader,
+    "macho": macho,
+    "plist": plist,
+    "codesign": codesign,
+    "ipa": ipa,
 }

@@ -47,6 +47,24 @@ def seeds() -> dict[str, list[bytes]]:
         "har": [(FIX / "traffic" / "flows.har").read_bytes()],
         "mitm": [(FIX / "traffic" / "flows.mitm").read_bytes()],
         "pcap": [(FIX / "traffic" / n).read_bytes() for n in ("capture.pcap", "capture.pcapng")],
+        **_ios_seeds(),
+    }
+
+
+def _ios_seeds() -> dict[str, list[bytes]]:
+    from appvet.ios.macho import parse_macho
+
+    demo = FIX / "built" / "ios" / "demoshop.ipa"
+    fat = FIX / "built" / "ios" / "demoshop-fat.ipa"
+    app = "Payload/DemoShop.app/"
+    main = _entry(demo, f"{app}DemoShop")
+    return {
+        "macho": [main, _entry(fat, f"{app}DemoShop"), _entry(demo, f"{app}Frameworks/BUAdSDK.framework/BUAdSDK")],
+        "plist": [_entry(demo, f"{app}Info.plist"), _entry(fat, f"{app}Info.plist"),
+                  _entry(demo, f"{app}Frameworks/BUAdSDK.framework/PrivacyInfo.xcprivacy")],
+        "codesign": [parse_macho(main, "DemoShop").code_signature or b"",
+                     _entry(demo, f"{app}embedded.mobileprovision")],
+        "ipa": [demo.read_bytes()],
     }
 
 

@@ -9,8 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import appvet
+from appvet import model
 from appvet.model import Review, from_dict, to_dict, to_json
 from appvet.report.schema import packaged_schema, review_schema
+
+# Review's annotations name types imported late (traffic); resolve them so builds() can read every hint.
+model._resolve_late_types()
 
 # JSON has no NaN or infinity; the model never produces them.
 st.register_type_strategy(float, st.floats(allow_nan=False, allow_infinity=False))

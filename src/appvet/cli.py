@@ -31,7 +31,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Review what personal data an Android app can take, who inside it can, and where it can send it.",
+    help="Review what personal data an Android or iOS app can take, who inside it can, and where it can send it.",
 )
 kb_app = typer.Typer(no_args_is_help=True, help="Inspect and maintain the knowledge base.")
 app.add_typer(kb_app, name="kb")
@@ -110,19 +110,23 @@ def _write_atomic(path: Path, text: str, inputs: tuple[Path | None, ...] = ()) -
 def _load_kb(kb: list[Path] | None):  # type: ignore[no-untyped-def]
     from appvet.errors import InputError, KnowledgeBaseError
     from appvet.kb import load_kb
+    from appvet.kb.ios import register_overlays
 
     try:
-        return load_kb(tuple(kb or ()))
+        loaded = load_kb(tuple(kb or ()))
     except KnowledgeBaseError as exc:
         # A broken overlay is the user's input (exit 2); a broken packaged KB stays an internal error.
         if exc.file and any(exc.file == str(d) or exc.file.startswith(f"{d}/") for d in kb or ()):
             raise InputError(exc.message, file=exc.file) from None
         raise
+    register_overlays(loaded, tuple(kb or ()))
+    return loaded
 
 
 @app.command("review")
 def review_cmd(
-    path: Annotated[Path, typer.Argument(help="APK, split-APK bundle (.apks, .xapk, .apkm) or App Bundle (.aab).")],
+    path: Annotated[Path, typer.Argument(help="APK, split-APK bundle (.apks, .xapk, .apkm), App Bundle (.aab), "
+                                              "IPA or .app directory.")],
     fmt: Annotated[ReviewFormat, typer.Option("--format", "-f", help="Report format.")] = ReviewFormat.text,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here (summary to stderr).")

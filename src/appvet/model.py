@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from appvet.ios.summary import IosSummary
+
 if TYPE_CHECKING:
     from appvet.traffic.model import TrafficReport
 
@@ -39,7 +41,7 @@ class Evidence:
     """A pointer a person can check against the bytes of the input."""
 
     kind: str
-    """One of: manifest, permission, dex, native, resource, asset, certificate, archive, kb."""
+    """One of: manifest, permission, dex, native, resource, asset, certificate, archive, kb; for iOS macho, plist."""
     file: str
     """Path of the file inside the input (``classes2.dex``, ``AndroidManifest.xml``, ``split_a.apk!lib/...``)."""
     locator: str
@@ -92,6 +94,10 @@ class App:
     chain; ``()`` when unknown or when no signature verified."""
     verified_schemes: tuple[str, ...] = ()
     """Signature schemes whose every signer verified (digests and signature), most preferred first."""
+    platform: str = "android"
+    """``android`` or ``ios``. For iOS, ``package`` is the bundle id, ``version_code``/``version_name`` are
+    ``CFBundleVersion``/``CFBundleShortVersionString``, ``min_sdk``/``target_sdk`` the minimum and SDK iOS
+    versions, and ``native_libs`` the Mach-O binaries read."""
 
 
 @dataclass(frozen=True)
@@ -374,6 +380,9 @@ class Review:
     """Seconds per stage. Excluded from ``to_json(..., deterministic=True)``."""
     libraries: tuple[SdkHit, ...] = ()
     """Open-source libraries found (AndroidX, OkHttp, osmdroid, ...), held by their projects; not SDKs."""
+
+    ios: IosSummary | None = None
+    """Info.plist, privacy manifests, entitlements and binaries of an iOS app; ``None`` for Android."""
 
 
 def fingerprint(*parts: str | None) -> str:

@@ -27,6 +27,7 @@ from appvet.bounds import cap_review
 from appvet.errors import InputError
 from appvet.ingest.interface import Budget, Options
 from appvet.ingest.open import open_input
+from appvet.ios.bundle import looks_like_ios
 from appvet.kb import KnowledgeBase, load_kb
 from appvet.kb.lookup import bans_for_app, match_signer
 from appvet.model import SCHEMA_VERSION, App, BanHit, OwnerLink, Review
@@ -46,7 +47,8 @@ def review(
     geoip: Sequence[str | os.PathLike[str]] = (),
     show_values: bool = False,
 ) -> Review:
-    """Review one APK or split-APK bundle. Raises an ``InputError`` for input that cannot be reviewed.
+    """Review one APK, split-APK bundle, IPA or .app directory. Raises an ``InputError`` for input that
+    cannot be reviewed.
 
     ``on`` is the date at which ownership chains and ban lists are evaluated (default: today);
     pass a fixed date for reproducible reports. ``traffic`` captures (HAR, mitmproxy, pcap/pcapng),
@@ -69,6 +71,11 @@ def review(
         say("knowledge base")
         kb = load_kb()
         lap("kb")
+    if looks_like_ios(path):
+        from appvet.review_ios import review_ios
+
+        return review_ios(path, kb=kb, options=options, progress=progress, on=on, traffic=traffic, device=device,
+                          geoip=geoip, show_values=show_values, timings=timings)
     say("opening")
     package = open_input(path, options.limits)
     lap("ingest")

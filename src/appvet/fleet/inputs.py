@@ -8,7 +8,7 @@ from pathlib import Path
 
 from appvet.errors import UsageError
 
-APP_SUFFIXES = frozenset({".apk", ".apks", ".xapk", ".apkm", ".aab"})
+APP_SUFFIXES = frozenset({".apk", ".apks", ".xapk", ".apkm", ".aab", ".ipa"})
 """Files taken from a folder. A file named on the command line or in a list is taken whatever its name."""
 LIST_SUFFIXES = frozenset({".txt", ".lst", ".list"})
 """A file with one of these suffixes is a list of paths, one a line (``#`` starts a comment)."""

@@ -54,6 +54,8 @@ class ZipEntry:
     size: int
     crc: int
     header_offset: int
+    external_attr: int = 0
+    """Host attributes; for zips made on Unix the high 16 bits are the mode (symbolic links show there)."""
 
 
 @dataclass
@@ -222,7 +224,7 @@ def open_zip(data: bytes | memoryview, file: str, limits: Limits | None = None) 
             oddities.append(f"{name}: shares its data with {by_offset[hoff]}")
         else:
             by_offset[hoff] = name
-        entries[name] = ZipEntry(name, method, flags, csize, usize, crc, hoff)
+        entries[name] = ZipEntry(name, method, flags, csize, usize, crc, hoff, _ea)
     return ZipArchive(file, view, entries, cd_offset, oddities, limits)
 
 

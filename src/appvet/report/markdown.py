@@ -77,7 +77,8 @@ def _header(r: Review) -> list[str]:
     out += [
         "",
         f"- package: {code(a.package or 'unknown')}, version {md(a.version_name or '?')} "
-        f"(code {md(a.version_code or '?')}), min/target SDK {md(a.min_sdk or '?')}/{md(a.target_sdk or '?')}",
+        f"(code {md(a.version_code or '?')}), {'iOS' if a.platform == 'ios' else 'Android'}, min/target "
+        f"{'iOS' if a.platform == 'ios' else 'SDK'} {md(a.min_sdk or '?')}/{md(a.target_sdk or '?')}",
         f"- file: {md(a.file_name)}, {a.size} bytes, sha256 {code(a.sha256)}",
         f"- signed by: {md(signer_line(r))}",
     ]

@@ -60,7 +60,9 @@ def _header(review: Review) -> Text:
     t = _CleanText()
     t.append(f"{a.label or a.package or a.file_name}", style="bold")
     t.append(f"  {a.package or '?'} {a.version_name or ''} (code {a.version_code or '?'})\n")
-    t.append(f"sha256 {a.sha256}  min/target SDK {a.min_sdk or '?'}/{a.target_sdk or '?'}\n")
+    os_name = "iOS" if a.platform == "ios" else "Android"
+    t.append(f"{os_name}  sha256 {a.sha256}  min/target {'iOS' if a.platform == 'ios' else 'SDK'} "
+             f"{a.min_sdk or '?'}/{a.target_sdk or '?'}\n")
     if a.splits:
         t.append(f"bundle of {len(a.splits)} APKs: {', '.join(a.splits)}\n")
     for c in a.signers:
