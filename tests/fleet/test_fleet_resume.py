@@ -41,17 +41,18 @@ def test_kill_9_then_rerun_completes(fleet_dir: tuple[Path, dict[str, Any]], tmp
     url = f"sqlite:///{tmp_path / 'fleet.db'}"
     args = [str(root), "--store", url, "--workers", "2", "--quiet", "--on", "2026-06-01"]
     proc = _fleet(args)
-    deadline = time.monotonic() + 60
-    while _reviews(url) < 8 and time.monotonic() < deadline and proc.poll() is None:
+    # Kill once some reviews are stored; on a busy machine the first ones can take minutes to arrive.
+    deadline = time.monotonic() + 300
+    while _reviews(url) < 3 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert proc.poll() is None, "the fleet finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = _reviews(url)
-    assert 8 <= done_before < 52
+    assert 3 <= done_before < 52
 
     again = _fleet(args)
-    out, err = again.communicate(timeout=120)
+    out, err = again.communicate(timeout=600)
     assert again.returncode == 0, err.decode()
     summary = json.loads(out.decode().strip().splitlines()[-1])
     assert summary["skipped"] >= done_before
