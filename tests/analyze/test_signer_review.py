@@ -54,3 +54,23 @@ def test_release_signed_app_has_no_signature_finding(reviews: dict[str, Review])
 def test_every_rule_has_a_documentation_page() -> None:
     for rule in RULES:
         assert (ROOT / "docs" / "rules" / f"{rule}.md").is_file(), rule
+
+
+
+def test_failing_v1_beside_a_verified_v2_says_which_devices_refuse(reviews: dict[str, Review]) -> None:
+    from types import SimpleNamespace
+
+    from appvet.analyze.findings import signature_findings
+    from appvet.android.verify import SignatureProblem
+
+    signer = reviews["multisdk.apk"].app.signers[0]
+    problem = SignatureProblem("invalid-signature", "v1", "META-INF/CN.RSA", "digest of classes.dex does not match",
+                               signer, refused=True)
+    facts = SimpleNamespace(package=SimpleNamespace(parts=[SimpleNamespace(prefix="")]),
+                            signature_problems=[problem], certificates=[signer])
+    [with_signer] = signature_findings(facts)  # type: ignore[arg-type]
+    assert "versions that rely on the v1 signature refuse" in with_signer.message
+    facts.certificates = []
+    [without] = signature_findings(facts)  # type: ignore[arg-type]
+    assert "no signer of it is reported" in without.message
+    assert with_signer.fingerprint == without.fingerprint

@@ -162,6 +162,11 @@ def signature_findings(facts: AppFacts) -> list[Finding]:
             message = (f"{p.file} is a v1 signature block with no .SF file{who}. Android ignores it; it is not a "
                        "signer of this app and does not name its developer.")
             severity: Severity = "medium"
+        elif p.refused and facts.certificates:
+            # Only the devices relying on this scheme refuse it (v1 below API 24); newer ones verify another.
+            message = (f"{p.detail}{who}. Android versions that rely on the {p.scheme} signature refuse to install "
+                       "the APK; the signer reported is the one newer versions verify.")
+            severity = "high"
         elif p.refused:
             message = f"{p.detail}{who}. Android refuses to install the APK; no signer of it is reported."
             severity = "high"
