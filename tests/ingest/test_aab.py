@@ -84,3 +84,22 @@ def test_truncated_manifest_raises_format_error() -> None:
     data = zipfile.ZipFile(AAB).read("base/manifest/AndroidManifest.xml")
     with pytest.raises(FormatError):
         read_manifest(data[:-7], "base/AndroidManifest.xml")
+
+
+def test_feature_modules_become_further_parts(tmp_path: Path) -> None:
+    bundle = tmp_path / "features.aab"
+    with zipfile.ZipFile(AAB) as src, zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            dst.writestr(name, src.read(name))
+        dst.writestr("chat/manifest/AndroidManifest.xml", src.read("base/manifest/AndroidManifest.xml"))
+        dst.writestr("chat/dex/classes.dex", src.read("base/dex/classes.dex"))
+        dst.writestr("chat/root/okhttp3/internal/publicsuffix/publicsuffixes.gz", b"x")
+        dst.writestr("BUNDLE-METADATA/com.android.tools.build.obfuscation/proguard.map", b"a -> b:\n")
+    package = open_input(bundle)
+    assert [p.name for p in package.parts] == ["base", "chat"]
+    chat = package.parts[1]
+    assert chat.prefix == "chat/"
+    assert set(chat.archive.entries) == {"AndroidManifest.xml", "classes.dex",
+                                         "okhttp3/internal/publicsuffix/publicsuffixes.gz"}
+    assert not any(n.startswith("META-INF/") for n in chat.archive.entries)  # the signature belongs to base
+    assert any(n.startswith("META-INF/") for n in package.parts[0].archive.entries)

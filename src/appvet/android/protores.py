@@ -7,7 +7,8 @@ Field numbers (aapt2 ``Resources.proto``): ResourceTable{package=2}; Package{pac
 package_name=2, type=3}; Type{type_id=1, name=2, entry=3}; Entry{entry_id=1, name=2,
 config_value=6}; ConfigValue{config=1, value=2}; Value{item=4, compound_value=5}. The ids are
 ``PackageId``/``TypeId``/``EntryId`` messages (``id=1``) in current aapt2; a bare varint, as
-older aapt2 wrote, is accepted too.
+older aapt2 wrote, is accepted too. The first published schema kept an entry's values in field 4
+(now ``allow_new``); such tables give names but no values here.
 """
 
 from __future__ import annotations

@@ -84,16 +84,8 @@ def number(value: int | memoryview, name: str) -> int:
     return value
 
 
-def signed32(value: int) -> int:
-    """An ``int32`` read as varint (negative values are sign-extended to 64 bits on the wire)."""
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value & 0x80000000 else value
-
-
-# Writer: used by the fixture builder and the tests to produce bundles from known content.
-
-
 def varint(value: int) -> bytes:
+    """``value`` as a protobuf varint (the inverse of ``read_varint``)."""
     value &= 0xFFFFFFFFFFFFFFFF
     out = bytearray()
     while True:
@@ -104,16 +96,3 @@ def varint(value: int) -> bytes:
         else:
             out.append(byte)
             return bytes(out)
-
-
-def put_varint(number_: int, value: int) -> bytes:
-    return varint(number_ << 3 | VARINT) + varint(value)
-
-
-def put_bytes(number_: int, value: bytes | str) -> bytes:
-    raw = value.encode() if isinstance(value, str) else value
-    return varint(number_ << 3 | LEN) + varint(len(raw)) + raw
-
-
-def put_fixed32(number_: int, value: int) -> bytes:
-    return varint(number_ << 3 | FIXED32) + (value & 0xFFFFFFFF).to_bytes(4, "little")
