@@ -57,7 +57,8 @@ def _init(superclass: str = "Ljava/lang/Object;") -> str:
 
 def _device_id(reg: str, ctx: str = "p0") -> str:
     return (f"    const-string {reg}, \"phone\"\n"
-            f"    invoke-virtual {{{ctx}, {reg}}}, Landroid/content/Context;->getSystemService({STR})Ljava/lang/Object;\n"
+            f"    invoke-virtual {{{ctx}, {reg}}}, Landroid/content/Context;->getSystemService({STR})"
+            "Ljava/lang/Object;\n"
             f"    move-result-object {reg}\n    check-cast {reg}, {TM}\n"
             f"    invoke-virtual {{{reg}}}, {TM}->getDeviceId(){STR}\n    move-result-object {reg}\n")
 
@@ -85,7 +86,7 @@ def wide() -> str:
     n = REGISTERS
     # Registers past v15 need the /16 and /from16 forms; the context parameter is v{n}.
     lines = [".method public static many(Landroid/content/Context;)V", f"    .registers {n + 1}",
-             f"    move-object/from16 v3, p0", _device_id("v0", "v3")]
+             "    move-object/from16 v3, p0", _device_id("v0", "v3")]
     for r in range(1, n):
         lines.append(f"    move-object/16 v{r}, v{r - 1}" if r % 3 else f"    const-string v{r}, \"k{r}\"")
     for b in range(BRANCHES):
@@ -101,7 +102,7 @@ def wide() -> str:
 
 
 def chain() -> str:
-    lines = [f".method public static build(Landroid/location/LocationManager;)V", "    .registers 5",
+    lines = [".method public static build(Landroid/location/LocationManager;)V", "    .registers 5",
              "    const-string v0, \"gps\"",
              "    invoke-virtual {p0, v0}, Landroid/location/LocationManager;->getLastKnownLocation"
              f"({STR})Landroid/location/Location;", "    move-result-object v0",
@@ -116,7 +117,7 @@ def chain() -> str:
 
 
 def switch() -> str:
-    lines = [f".method public static pick(Landroid/content/Context;I)V", "    .registers 5", _device_id("v0"),
+    lines = [".method public static pick(Landroid/content/Context;I)V", "    .registers 5", _device_id("v0"),
              "    const-string v1, \"none\"", "    packed-switch p1, :table"]
     for i in range(SWITCH):
         lines += [f"    :case_{i}", "    move-object v1, v0" if i % 2 else f"    const-string v1, \"c{i}\"",
@@ -135,7 +136,7 @@ def statics() -> str:
     for i in range(STATICS):
         lines += [f"    const-string v0, \"value-{i}\"", f"    sput-object v0, L{PKG}/Statics;->s{i}:{STR}"]
     lines += ["    return-void", ".end method", "",
-              f".method public static leak(Landroid/content/Context;)V", "    .registers 3", _device_id("v0"),
+              ".method public static leak(Landroid/content/Context;)V", "    .registers 3", _device_id("v0"),
               f"    sput-object v0, L{PKG}/Statics;->s0:{STR}", f"    sget-object v1, L{PKG}/Statics;->s1:{STR}",
               "    const-string v2, \"statics\"", f"    invoke-static {{v2, v0}}, {LOG}", "    return-void",
               ".end method", ""]
