@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from appvet.analyze.interface import AppFacts
 from appvet.analyze.obfuscation import Protection
 from appvet.model import (
@@ -30,6 +32,10 @@ RULES: dict[str, str] = {
     "AV103": "Application data can be backed up",
     "AV104": "Cleartext network traffic allowed",
     "AV105": "Archive uses tricks that break analysers",
+    "AV106": "Archive entry names climb out of the folder they are unpacked to",
+    "AV107": "Archive records the same entry name twice",
+    "AV108": "Archive entry names differ only by letter case",
+    "AV109": "Local file headers disagree with the central directory",
     "AV201": "Behaviour can change after review",
     "AV202": "Code shows a behaviour reviewers flag",
     "AV203": "Personal data can flow to where it leaves the device",
@@ -107,6 +113,35 @@ def archive_tricks(facts: AppFacts) -> list[Finding]:
     return [_finding("AV105", "low", msg, ev, key="archive-tricks")]
 
 
+_TRICK_RULES: dict[str, tuple[str, str]] = {
+    "escape": ("AV106", "entry names with '..' or an absolute path"),
+    "duplicate": ("AV107", "entry names recorded twice"),
+    "case": ("AV108", "sets of entry names equal but for letter case"),
+    "local-header": ("AV109", "entries whose local header disagrees with the central directory"),
+}
+# Entries Android itself reads: a trick on one of these changes what gets installed or run.
+_CORE = re.compile(r"(^|!)(AndroidManifest\.xml|classes\d*\.dex|resources\.arsc|META-INF/.*)$", re.IGNORECASE)
+
+
+def zip_tricks(facts: AppFacts) -> list[Finding]:
+    """AV106-AV109: one finding per kind of name or header trick, each entry as evidence."""
+    by_kind: dict[str, list] = {}
+    for trick in facts.zip_tricks:
+        by_kind.setdefault(trick.kind, []).append(trick)
+    out = []
+    for kind, tricks in sorted(by_kind.items()):
+        rule, what = _TRICK_RULES[kind]
+        core = any(_CORE.search(t.entry) for t in tricks)
+        severity: Severity = "high" if core and kind in ("duplicate", "local-header") else \
+            "medium" if core or kind in ("escape", "duplicate", "local-header") else "low"
+        ev = tuple(Evidence("archive", t.entry, "zip central directory", t.detail)
+                   for t in sorted(tricks, key=lambda t: t.entry)[:20])
+        msg = (f"{len(tricks)} {what}; appvet reviewed what Android reads (the central directory, entries "
+               "by exact name), but other tools may see different files.")
+        out.append(_finding(rule, severity, msg, ev, key=f"zip-{kind}"))
+    return out
+
+
 def behaviour_findings(behaviours: list[Behaviour], sdks: list[SdkHit]) -> list[Finding]:
     """AV201 for code that can change after review, AV202 for the other named behaviours."""
     names = {s.id: s.name for s in sdks}
@@ -174,7 +209,7 @@ def derive(facts: AppFacts, caps: list[Capability], sdks: list[SdkHit],
            behaviours: list[Behaviour] | tuple[Behaviour, ...] = (),
            flows: list[CodeFlow] | tuple[CodeFlow, ...] = (),
            protections: list[Protection] | tuple[Protection, ...] = ()) -> list[Finding]:
-    found = (sdk_data_access(caps, sdks) + manifest_flags(facts) + archive_tricks(facts)
+    found = (sdk_data_access(caps, sdks) + manifest_flags(facts) + archive_tricks(facts) + zip_tricks(facts)
              + behaviour_findings(list(behaviours), sdks) + flow_findings(flows, sdks)
              + protection_findings(protections))
     found.sort(key=lambda f: (f.rule, f.fingerprint))

@@ -12,6 +12,7 @@ from appvet.android.arsc import ResourceTable
 from appvet.android.dex import DexFile
 from appvet.android.manifest import Manifest
 from appvet.ingest.interface import InputPackage
+from appvet.ingest.zipread import ZipTrick
 from appvet.model import Certificate, Skip
 
 
@@ -49,3 +50,5 @@ class AppFacts:
     certificates: list[Certificate] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     oddities: list[str] = field(default_factory=list)
+    zip_tricks: list[ZipTrick] = field(default_factory=list)
+    """Entry-name and header tricks of every part, entry names prefixed as in evidence paths."""
