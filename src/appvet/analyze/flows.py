@@ -551,7 +551,6 @@ def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution,
         return [], [Skip("data flows", f"{exc.message}; flows not computed", STAGE)]
     seeds = len(todo)
     seeds_done = 0
-    pred: dict[int, list[int]] | None = None
     for round_no in range(MAX_ROUNDS + 1):
         changed: set[int] = set()
         for gid in sorted(todo):
@@ -572,12 +571,8 @@ def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution,
             skips.append(Skip("data flows", f"summaries of {len(changed)} methods not followed to their callers: "
                               f"call depth bound ({MAX_ROUNDS}) reached", STAGE))
             break
-        if pred is None:
-            pred = {}
-            for u, vs in enumerate(reach.graph.succ):
-                for v in vs:
-                    pred.setdefault(v, []).append(u)
-        todo = {p for g in changed for p in pred.get(g, ())}
+        # The callers of what changed: one C-level set test per method, no reverse graph kept in memory.
+        todo = {u for u, vs in enumerate(reach.graph.succ) if vs and not changed.isdisjoint(vs)}
     if an.depth_cut:
         skips.append(Skip("data flows", f"{an.depth_cut} calls passing a tainted value were not followed: call "
                           f"depth ({MAX_ROUNDS}) or a search bound reached", STAGE))
