@@ -10,7 +10,9 @@ no list of framework APIs has to be complete:
 
 * entry classes: manifest components, the ``Application`` class, and classes the framework
   instantiates by reflection (WorkManager workers, App Startup initializers). Their constructors
-  and static initialisers are entry points.
+  and static initialisers are entry points, with or without intent filters; a declared class
+  that defines no constructor of its own enters through its app superclass's constructors and
+  the instance methods Android calls on it.
 * callbacks: once an app class that derives from a framework type (``Activity``, ``Runnable``,
   ``Thread``, ``AsyncTask``, ``Handler``, a listener interface ...) is instantiated on a reachable
   path, the framework may call any of its non-private instance methods; an edge from each of its
