@@ -100,6 +100,7 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--out", type=Path, default=compare.OUT / "corpus.jsonl")
     p.add_argument("--from-results", type=Path, help="write the docs table from an earlier --out file")
     p.add_argument("--timeout", type=float, default=600.0)
+    p.add_argument("--command", help="the command to name in the table (with --from-results: the one that measured)")
     p.add_argument("--update-docs", action="store_true")
     args = p.parse_args(argv)
     if args.from_results:
@@ -112,7 +113,7 @@ def main(argv: Sequence[str]) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         cfg = compare.Config(sys.executable, sys.executable, compare.TRACKERS, args.timeout, 1)
         rows = run(apks, args.tools, cfg, args.out)
-    block = text(rows, compare.machine(), "bench/corpus.py --update-docs")
+    block = text(rows, compare.machine(), args.command or "bench/corpus.py --update-docs")
     print(block)
     if args.update_docs:
         update_docs(compare.DOCS, block)

@@ -172,6 +172,7 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--timeout", type=float, default=1800.0)
     p.add_argument("--out", type=Path, default=compare.OUT / "shapes.jsonl")
     p.add_argument("--from-results", type=Path, help="write the table from an earlier --out file")
+    p.add_argument("--command", help="the command to name in the table (with --from-results: the one that measured)")
     p.add_argument("--update-docs", action="store_true")
     args = p.parse_args(argv)
     if args.peer:
@@ -192,7 +193,7 @@ def main(argv: Sequence[str]) -> int:
                     rows.append(row)
                     fh.write(json.dumps(row) + "\n")
                     fh.flush()
-    block = text(rows, compare.machine(), "bench/shapes.py " + " ".join(argv))
+    block = text(rows, compare.machine(), args.command or "bench/shapes.py " + " ".join(argv))
     print(block)
     if args.update_docs:
         update_docs(compare.DOCS, block)
