@@ -52,19 +52,25 @@ def _cell(t: dict[str, Any] | None) -> str:
     return f"{t.get('cpu_s', t['wall_s']):.2f} s, {t['peak_rss_mb']:.0f} MB"
 
 
-def text(rows: Sequence[dict[str, Any]], machine: dict[str, str], command: str) -> str:
+def text(rows: Sequence[dict[str, Any]], machine: dict[str, str], command: str, corpus_size: int | None = None) -> str:
     both = [r for r in rows if r.get("appvet", {}).get("ok") and r.get("androguard", {}).get("ok")]
     lines = [SECTION, "", START, "",
-             f"Machine: {machine.get('cpu', '?')}, {machine.get('python', '?')}, {machine.get('os', '?')}. "
-             f"Command: `{command}`. {len(rows)} APKs of at most 4.1 MB. Times are CPU time (user + system) "
-             "of each child process, start-up included: the machine was shared (load average 15-26 on 2 CPUs), "
+             f"Machine: {machine.get('nproc')} CPUs ({machine.get('cpu')}), {machine.get('memory')}, Python "
+             f"{machine.get('python')}. Command: `{command}`. "
+             + (f"The {len(rows)} largest of the corpus's {corpus_size} APKs (largest first; the run was cut "
+                "there). " if corpus_size and corpus_size > len(rows) else f"{len(rows)} APKs. ")
+             + "Times are CPU time (user + system) "
+             "of each child process, start-up included: the machine was shared (load average 15-32 on 2 CPUs), "
              "so wall times mostly measured the other jobs.", ""]
     slower = [r["apk"] for r in both if r["appvet"]["cpu_s"] > r["androguard"]["cpu_s"]]
     bigger = [r["apk"] for r in both if r["appvet"]["peak_rss_mb"] > r["androguard"]["peak_rss_mb"]]
     failed = {t: sum(1 for r in rows if t in r and not r[t]["ok"]) for t in ("appvet", "androguard")}
+    why = "; ".join(f"{r['apk']}: {t} {r[t].get('error') or 'failed'}"[:160] for r in rows
+                    for t in ("appvet", "androguard") if t in r and not r[t]["ok"])
     lines += [f"Reviewed by both: {len(both)}. appvet slower than AnalyzeAPK on {len(slower)} "
               f"({', '.join(slower) or 'none'}); more memory on {len(bigger)} ({', '.join(bigger) or 'none'}). "
-              f"Failed or refused: appvet {failed['appvet']}, androguard {failed['androguard']}.", ""]
+              f"Failed or refused: appvet {failed['appvet']}, androguard {failed['androguard']}"
+              + (f" ({why})." if why else "."), ""]
     for title, key in (("longest appvet reviews (CPU time)", "cpu_s"), ("largest appvet peak memory", "peak_rss_mb")):
         top = sorted((r for r in rows if r.get("appvet", {}).get("ok")), key=lambda r: -r["appvet"][key])[:5]
         lines += [f"Five {title}:", "", "| APK | size | appvet review | androguard AnalyzeAPK |",
@@ -101,6 +107,7 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--from-results", type=Path, help="write the docs table from an earlier --out file")
     p.add_argument("--timeout", type=float, default=600.0)
     p.add_argument("--command", help="the command to name in the table (with --from-results: the one that measured)")
+    p.add_argument("--corpus-size", type=int, help="APKs in the corpus, when the results cover only some")
     p.add_argument("--update-docs", action="store_true")
     args = p.parse_args(argv)
     if args.from_results:
@@ -113,7 +120,7 @@ def main(argv: Sequence[str]) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         cfg = compare.Config(sys.executable, sys.executable, compare.TRACKERS, args.timeout, 1)
         rows = run(apks, args.tools, cfg, args.out)
-    block = text(rows, compare.machine(), args.command or "bench/corpus.py --update-docs")
+    block = text(rows, compare.machine(), args.command or "bench/corpus.py --update-docs", args.corpus_size)
     print(block)
     if args.update_docs:
         update_docs(compare.DOCS, block)

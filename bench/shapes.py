@@ -115,7 +115,7 @@ def text(rows: Sequence[dict[str, Any]], machine: dict[str, str], command: str) 
              f"Machine: {machine.get('nproc')} CPUs ({machine.get('cpu')}), {machine.get('memory')}, Python "
              f"{machine.get('python')}; shared with other jobs while measured. Command: `{command}`.", "",
              "Each cell: CPU time (user + system) / peak RSS of one child process, start-up included; CPU time "
-             "rather than wall time because the machine was shared (load average 15-26 on 2 CPUs). Speed-up is "
+             "rather than wall time because the machine was shared (load average 15-32 on 2 CPUs). Speed-up is "
              "androguard's CPU time over appvet's; memory is appvet's peak over androguard's.", "",
              "| shape | methods | dex refs | APK MB | appvet fast path | appvet full review | androguard AnalyzeAPK "
              "| full: speed-up, memory | fast: speed-up, memory |",
