@@ -124,7 +124,8 @@ def text(rows: Sequence[dict[str, Any]], machine: dict[str, str], command: str) 
         ag = r.get("androguard")
         full = f"{_ratio(ag, r['full'], 'cpu_s')}x, {_ratio(r['full'], ag, 'peak_rss_mb')}"
         fast = f"{_ratio(ag, r['fast'], 'cpu_s')}x, {_ratio(r['fast'], ag, 'peak_rss_mb')}"
-        lines.append(f"| {r['shape']} | {r['methods']:,} | {r['method_refs']:,} | {r['mb']:.1f} | {_cell(r['fast'])} "
+        size = f"{r['methods']:,}" if r["methods"] else "fixture"
+        lines.append(f"| {r['shape']} | {size} | {r['method_refs']:,} | {r['mb']:.1f} | {_cell(r['fast'])} "
                      f"| {_cell(r['full'])} | {_cell(ag)} | {full} | {fast} |")
     lines += ["", "Per-stage CPU time of the full review at the larger size over the smaller (sizes 1:2; "
               "linear work gives about 2.0; stages under 20 ms at both sizes are left out as noise):", ""]
