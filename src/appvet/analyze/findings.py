@@ -32,10 +32,10 @@ RULES: dict[str, str] = {
     "AV103": "Application data can be backed up",
     "AV104": "Cleartext network traffic allowed",
     "AV105": "Archive uses tricks that break analysers",
-    "AV106": "Archive entry names climb out of the folder they are unpacked to",
-    "AV107": "Archive records the same entry name twice",
-    "AV108": "Archive entry names differ only by letter case",
-    "AV109": "Local file headers disagree with the central directory",
+    "AV110": "Archive entry names climb out of the folder they are unpacked to",
+    "AV111": "Archive records the same entry name twice",
+    "AV112": "Archive entry names differ only by letter case",
+    "AV113": "Local file headers disagree with the central directory",
     "AV201": "Behaviour can change after review",
     "AV202": "Code shows a behaviour reviewers flag",
     "AV203": "Personal data can flow to where it leaves the device",
@@ -114,17 +114,17 @@ def archive_tricks(facts: AppFacts) -> list[Finding]:
 
 
 _TRICK_RULES: dict[str, tuple[str, str]] = {
-    "escape": ("AV106", "entry names with '..' or an absolute path"),
-    "duplicate": ("AV107", "entry names recorded twice"),
-    "case": ("AV108", "sets of entry names equal but for letter case"),
-    "local-header": ("AV109", "entries whose local header disagrees with the central directory"),
+    "escape": ("AV110", "entry names with '..' or an absolute path"),
+    "duplicate": ("AV111", "entry names recorded twice"),
+    "case": ("AV112", "sets of entry names equal but for letter case"),
+    "local-header": ("AV113", "entries whose local header disagrees with the central directory"),
 }
 # Entries Android itself reads: a trick on one of these changes what gets installed or run.
 _CORE = re.compile(r"(^|!)(AndroidManifest\.xml|classes\d*\.dex|resources\.arsc|META-INF/.*)$", re.IGNORECASE)
 
 
 def zip_tricks(facts: AppFacts) -> list[Finding]:
-    """AV106-AV109: one finding per kind of name or header trick, each entry as evidence."""
+    """AV110-AV113: one finding per kind of name or header trick, each entry as evidence."""
     by_kind: dict[str, list] = {}
     for trick in facts.zip_tricks:
         by_kind.setdefault(trick.kind, []).append(trick)

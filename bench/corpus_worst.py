@@ -6,7 +6,7 @@ Both tools run in their own child process, one at a time, measured as in ``bench
 apps on which appvet took longest and the five on which it used most memory, androguard beside
 each, and how many apps appvet reviewed slower or with more memory than AnalyzeAPK.
 
-Usage: bench/corpus.py [--corpus DIR] [--tools appvet androguard] [--out FILE] [--update-docs]
+Usage: bench/corpus_worst.py [--corpus DIR] [--tools appvet androguard] [--out FILE] [--update-docs]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 import compare  # noqa: E402
 
 SECTION = "## Real apps: the worst five for both tools"
-START, END = "<!-- corpus:start -->", "<!-- corpus:end -->"
+START, END = "<!-- corpus-worst:start -->", "<!-- corpus-worst:end -->"
 DEFAULT_CORPUS = Path("/work/corpus/apks")
 
 
@@ -103,7 +103,7 @@ def main(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     p.add_argument("--tools", nargs="+", default=["appvet", "androguard"])
-    p.add_argument("--out", type=Path, default=compare.OUT / "corpus.jsonl")
+    p.add_argument("--out", type=Path, default=compare.OUT / "corpus-worst.jsonl")
     p.add_argument("--from-results", type=Path, help="write the docs table from an earlier --out file")
     p.add_argument("--timeout", type=float, default=600.0)
     p.add_argument("--command", help="the command to name in the table (with --from-results: the one that measured)")
@@ -120,7 +120,7 @@ def main(argv: Sequence[str]) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         cfg = compare.Config(sys.executable, sys.executable, compare.TRACKERS, args.timeout, 1)
         rows = run(apks, args.tools, cfg, args.out)
-    block = text(rows, compare.machine(), args.command or "bench/corpus.py --update-docs", args.corpus_size)
+    block = text(rows, compare.machine(), args.command or "bench/corpus_worst.py --update-docs", args.corpus_size)
     print(block)
     if args.update_docs:
         update_docs(compare.DOCS, block)
