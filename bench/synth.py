@@ -23,7 +23,12 @@ is the same for the same parameters; only the APK signature differs between buil
 build signs with a fresh key. Built APKs are cached under bench/out/, keyed by the parameters and
 a hash of this file.
 
-Usage: bench/synth.py [--methods N] [--dex-files K] [--seed S] [--force] [--out DIR]
+Shapes (``--shape``): besides the default mix, apps made mostly of one thing that costs analysers:
+distinct URLs, deep call chains, wide fan-out, many small classes, few huge methods, many SDK
+packages, obfuscated names, multidex with cross-dex calls, heavy native libraries, big resource
+tables (see ``SHAPES``); ``bench/shapes.py`` measures them.
+
+Usage: bench/synth.py [--methods N] [--dex-files K] [--seed S] [--shape NAME] [--force] [--out DIR]
 """
 
 from __future__ import annotations
@@ -410,6 +415,68 @@ class BuildResult:
     stats: dict[str, object]
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What kind of app to generate; ``mixed`` is the default mix described at the top."""
+
+    name: str = "mixed"
+    distinct_urls: bool = False
+    """Every string constant is its own URL, on one of many hosts (thousands of distinct hosts)."""
+    fill: tuple[int, int] = (2, 6)
+    """Statements per method body (calls, framework use, fields, strings)."""
+    call_share: float = 0.5
+    """Share of those statements that call another method of the app."""
+    methods_per_class: tuple[int, int] = (3, 13)
+    chain: bool = False
+    """Each method first calls a method of the next class: call chains as long as a body of code."""
+    obfuscated: float | None = None
+    """Share of classes with ProGuard-style names, for every body of code (``None``: per group)."""
+    sdk_packages: int = 0
+    """Extra bodies of code under the class prefixes of that many SDKs from the knowledge base."""
+    interleave_dex: bool = False
+    """Deal classes to dex files in turn, so most calls cross from one dex file to another."""
+    native_libs: int = 0
+    """Copy that many of the machine's shared libraries into lib/x86_64/ (real ELF files)."""
+    resource_strings: int = 0
+    """String resources in res/values (a big resources.arsc)."""
+
+
+SHAPES: dict[str, Shape] = {s.name: s for s in (
+    Shape(),
+    Shape("urls", distinct_urls=True),
+    Shape("deep-chains", chain=True),
+    Shape("fan-out", fill=(12, 20), call_share=0.85),
+    Shape("small-classes", methods_per_class=(1, 2)),
+    Shape("huge-methods", fill=(30, 50), methods_per_class=(1, 3)),
+    Shape("many-sdks", sdk_packages=80),
+    Shape("obfuscated", obfuscated=1.0),
+    Shape("multidex", interleave_dex=True),
+    Shape("native", native_libs=16),
+    Shape("resources", resource_strings=60_000),
+)}
+SHAPE = SHAPES["mixed"]
+"""The shape being generated; set by ``build``."""
+_EXTRA_GROUPS: list[Group] = []
+
+
+def _sdk_groups(count: int) -> list[Group]:
+    """Bodies of code under the class prefixes the knowledge base knows SDKs by (first ``count`` SDKs)."""
+    rows = json.loads((HERE.parent / "src" / "appvet" / "kb" / "data" / "sdks.json").read_text())["rows"]
+    out = []
+    weight = 0.6 / max(1, count)  # together 60% of the default groups' weight: the app grows by that much
+    for row in rows[:count]:
+        roots = tuple(p.rstrip(".").replace(".", "/") for p in row.get("class_prefixes", ()) if p.count(".") >= 2)
+        if roots:
+            out.append(Group(f"sdk-{row['id']}", roots, weight, (f"https://api.{row['id']}.example.com",),
+                             obfuscated=0.2))
+    return out
+
+
+def all_groups() -> tuple[Group, ...]:
+    return GROUPS + tuple(_EXTRA_GROUPS)
+_URL_COUNTER = [0]
+
+
 # --------------------------------------------------------------------------- planning
 
 
@@ -444,7 +511,7 @@ def _class_names(rng: random.Random, group: Group, count: int) -> list[str]:
     obf_counter: dict[str, int] = {}
     while len(names) < count:
         root = rng.choice(group.roots)
-        if rng.random() < group.obfuscated:
+        if rng.random() < (group.obfuscated if SHAPE.obfuscated is None else SHAPE.obfuscated):
             depth = rng.randint(0, 2)
             pkg = root + "".join("/" + _short_name(rng.randrange(8)) for _ in range(depth))
             n = obf_counter.get(pkg, 0)
@@ -464,10 +531,10 @@ def _class_names(rng: random.Random, group: Group, count: int) -> list[str]:
 def plan(methods: int, seed: int) -> Plan:
     """Decide every class, its hierarchy and its method signatures, before writing any code."""
     rng = random.Random(seed)
-    total_weight = sum(g.weight for g in GROUPS)
+    total_weight = sum(g.weight for g in all_groups())
     classes: list[ClassSpec] = []
     hubs: dict[int, str] = {}
-    for gi, group in enumerate(GROUPS):
+    for gi, group in enumerate(all_groups()):
         budget = max(40, round(methods * group.weight / total_weight))
         # About 8 methods a class on average; the names list is cut to what the budget uses.
         names = _class_names(rng, group, budget // 4 + len(group.entry_classes) + 8)
@@ -530,7 +597,7 @@ def _plan_class(
     spec.has_clinit = rng.random() < 0.35
     if spec.has_clinit:
         spec.methods.append(Method("<clinit>", "()V", "static"))
-    for i in range(rng.randint(3, 13)):
+    for i in range(rng.randint(*SHAPE.methods_per_class)):
         mname = _method_name(rng, obfuscated, used, len(used) + i)
         used.add(mname)
         kind = rng.choices(("virtual", "static", "direct"), (0.55, 0.3, 0.15))[0]
@@ -552,6 +619,9 @@ def _ret(sig: str) -> str:
 
 
 def _string(rng: random.Random, group: Group) -> str:
+    if SHAPE.distinct_urls:
+        n = _URL_COUNTER[0] = _URL_COUNTER[0] + 1
+        return f"https://h{n // 4}.{rng.choice(NOUNS).lower()}-{n % 997}.example-{n % 13}.com/v{n % 3}/{n}"
     if group.hosts and rng.random() < 0.15:
         host = rng.choice(group.hosts)
         # A few hundred distinct paths per host: big apps hold thousands of URLs, not one per call.
@@ -615,12 +685,14 @@ class Writer:
         else:
             body.lines.append("    move-result v0")
 
-    def _call(self, body: _Body, cls: ClassSpec, static_ctx: bool, group: Group) -> None:
-        """A call to a method of a nearby class in the same body of code."""
+    def _call(self, body: _Body, cls: ClassSpec, static_ctx: bool, group: Group, chained: bool = False) -> None:
+        """A call to a method of a nearby class in the same body of code (``chained``: the next class)."""
         classes = self.plan.classes
         me = self.index_of[cls.descriptor]
-        for _ in range(6):
-            if self.rng.random() < 0.05:
+        for attempt in range(6):
+            if chained and attempt == 0 and me + 1 < len(classes):
+                target_cls = classes[me + 1]
+            elif self.rng.random() < 0.05:
                 target_cls = classes[self.index_of[self.plan.hubs[cls.group]]]
             else:
                 lo, hi = max(0, me - CALL_WINDOW), min(len(classes) - 1, me + CALL_WINDOW)
@@ -820,7 +892,7 @@ class Writer:
     def _method(self, cls: ClassSpec, m: Method) -> str:
         if m.kind == "abstract":
             return f".method public abstract {m.name}{m.sig}\n.end method\n"
-        group = GROUPS[cls.group]
+        group = all_groups()[cls.group]
         static = m.kind == "static"
         access = {"static": "public static", "virtual": "public", "direct": "private"}[m.kind]
         if m.name == "<init>":
@@ -856,11 +928,13 @@ class Writer:
         return "\n".join(text)
 
     def _fill(self, body: _Body, cls: ClassSpec, group: Group, static: bool, int_param: str | None) -> None:
-        for _ in range(self.rng.randint(2, 6)):
+        if SHAPE.chain:
+            self._call(body, cls, static, group, chained=True)
+        for _ in range(self.rng.randint(*SHAPE.fill)):
             roll = self.rng.random()
-            if roll < 0.5:
+            if roll < SHAPE.call_share:
                 self._call(body, cls, static, group)
-            elif roll < 0.75:
+            elif roll < SHAPE.call_share + (1 - SHAPE.call_share) / 2:
                 self._framework(body, group)
             elif roll < 0.85:
                 if static:
@@ -909,6 +983,11 @@ _FIELD_REF = re.compile(r"(L[^;\s{}]+;->[^\s(:]+:\S+)")
 
 def split_dex(classes: list[ClassSpec], dex_files: int) -> list[list[ClassSpec]]:
     """Fill dex files in class order with about the same number of defined methods each."""
+    if SHAPE.interleave_dex and dex_files > 1:
+        dealt: list[list[ClassSpec]] = [[] for _ in range(dex_files)]
+        for i, cls in enumerate(classes):
+            dealt[i % dex_files].append(cls)
+        return dealt
     total = sum(len(c.methods) for c in classes)
     per = math.ceil(total / dex_files)
     out: list[list[ClassSpec]] = [[]]
@@ -1023,7 +1102,18 @@ def write_tree(tree: Path, methods: int, dex_files: int, seed: int) -> dict[str,
     (tree / "AndroidManifest.xml").write_text(MANIFEST.format(package=PACKAGE))
     (tree / "apktool.yml").write_text(APKTOOL_YML)
     (tree / "res" / "values").mkdir(parents=True)
-    (tree / "res" / "values" / "strings.xml").write_text(STRINGS_XML)
+    strings = STRINGS_XML
+    if SHAPE.resource_strings:
+        extra = "".join(f'    <string name="s{i}">{WORDS[i % len(WORDS)]} {i}</string>\n'
+                        for i in range(SHAPE.resource_strings))
+        strings = strings.replace("</resources>", extra + "</resources>")
+    (tree / "res" / "values" / "strings.xml").write_text(strings)
+    if SHAPE.native_libs:
+        libs = sorted(p for p in Path("/usr/lib/x86_64-linux-gnu").glob("lib*.so.*")
+                      if p.is_file() and not p.is_symlink() and 200_000 < p.stat().st_size < 8_000_000)
+        (tree / "lib" / "x86_64").mkdir(parents=True)
+        for lib in libs[: SHAPE.native_libs]:
+            shutil.copyfile(lib, tree / "lib" / "x86_64" / f"{lib.name.split('.so')[0]}.so")
     return {
         "classes": len(the_plan.classes),
         "defined_methods": sum(len(c.methods) for c in the_plan.classes),
@@ -1031,7 +1121,7 @@ def write_tree(tree: Path, methods: int, dex_files: int, seed: int) -> dict[str,
         "sensitive_call_sites": writer.sensitive_sites,
         "url_strings": writer.url_strings,
         "groups": {g.name: sum(len(c.methods) for c in the_plan.classes if c.group == gi)
-                   for gi, g in enumerate(GROUPS)},
+                   for gi, g in enumerate(all_groups())},
     }
 
 
@@ -1063,21 +1153,30 @@ def default_dex_files(methods: int) -> int:
     return max(1, math.ceil(methods / METHODS_PER_DEX))
 
 
-def cache_path(out_dir: Path, methods: int, dex_files: int, seed: int) -> Path:
+def cache_path(out_dir: Path, methods: int, dex_files: int, seed: int, shape: str = "mixed") -> Path:
     """The cache key holds the parameters and this file's hash, so a generator change rebuilds."""
     digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:10]
-    return out_dir / f"synth-m{methods}-d{dex_files}-s{seed}-{digest}.apk"
+    kind = "" if shape == "mixed" else f"-{shape}"
+    return out_dir / f"synth{kind}-m{methods}-d{dex_files}-s{seed}-{digest}.apk"
 
 
 def build(
     methods: int = DEFAULT_METHODS, dex_files: int | None = None, seed: int = 1,
-    out_dir: Path = DEFAULT_OUT, force: bool = False, log: bool = True,
+    out_dir: Path = DEFAULT_OUT, force: bool = False, log: bool = True, shape: str = "mixed",
 ) -> BuildResult:
     """Return the cached synthetic APK for these parameters, building it first if needed."""
+    global SHAPE
     if methods < 100:
         raise SynthError("--methods must be at least 100")
+    if shape not in SHAPES:
+        raise SynthError(f"no shape {shape!r} (one of {', '.join(SHAPES)})")
+    SHAPE = SHAPES[shape]
+    _URL_COUNTER[0] = 0
+    _EXTRA_GROUPS[:] = _sdk_groups(SHAPE.sdk_packages) if SHAPE.sdk_packages else []
     dex_files = dex_files or default_dex_files(methods)
-    apk = cache_path(out_dir, methods, dex_files, seed)
+    if SHAPE.interleave_dex:
+        dex_files = max(dex_files, 2 * default_dex_files(methods))
+    apk = cache_path(out_dir, methods, dex_files, seed, shape)
     stats_path = apk.with_suffix(".json")
     if apk.exists() and stats_path.exists() and not force:
         stats = json.loads(stats_path.read_text())
@@ -1089,7 +1188,8 @@ def build(
     with tempfile.TemporaryDirectory(prefix="appvet-synth-") as tmp:
         work = Path(tmp)
         tree = work / "src"
-        stats: dict[str, object] = {"methods_requested": methods, "dex_files": dex_files, "seed": seed}
+        stats: dict[str, object] = {"methods_requested": methods, "dex_files": dex_files, "seed": seed,
+                                    "shape": shape}
         stats.update(write_tree(tree, methods, dex_files, seed))
         stats["generate_s"] = round(time.perf_counter() - started, 2)
         stats.update({k: round(v, 2) for k, v in assemble(tree, apk, work).items()})
@@ -1110,6 +1210,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dex-files", type=int, default=None,
                         help=f"dex files to spread them over (default: one per {METHODS_PER_DEX} methods)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="mixed", help="kind of app (default: mixed)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="cache folder (default bench/out)")
     parser.add_argument("--force", action="store_true", help="rebuild even when a cached APK exists")
     args = parser.parse_args(argv)
@@ -1119,7 +1220,7 @@ def main(argv: list[str]) -> int:
               "default-jdk-headless)", file=sys.stderr)
         return 2
     try:
-        result = build(args.methods, args.dex_files, args.seed, args.out, args.force)
+        result = build(args.methods, args.dex_files, args.seed, args.out, args.force, shape=args.shape)
     except SynthError as error:
         print(f"synth: {error}", file=sys.stderr)
         return 1

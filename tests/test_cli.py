@@ -24,7 +24,6 @@ BAD_CASES = {
     "truncated.apk": "truncated",
     "zipbomb.apk": "zip bomb",
     "corrupt-dex.apk": "classes.dex",
-    "traversal.apk": "unsafe entry name",
     "not-an-apk.zip": "not an APK",
     "empty.apk": "empty file",
 }

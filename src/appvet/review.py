@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import resource
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -109,7 +111,8 @@ def review(
     found_behaviours = behaviours.merge(behaviours.find(facts, attribution, reach),
                                         native.behaviours(facts, kb, attribution, native_methods))
     lap("behaviours")
-    code_flows, flow_skips = flows.find(facts, kb, attribution, reach)
+    code_flows, flow_skips = flows.find(facts, kb, attribution, reach,
+                                        Budget.start("flows", options.stage_seconds))
     facts.skips.extend(flow_skips)
     lap("flows")
     protections = obfuscation.find(facts, kb, sdk_hits) + fingerprints.protections(kb, renamed_sdks)
@@ -161,11 +164,18 @@ def review(
         timings=timings,
         libraries=tuple(attribution.library_hits),
     )
+    timings["peak_memory_mib"] = peak_memory_mib()
     if traffic:
         say("traffic")
         result = _with_traffic(result, kb, traffic, device, geoip, show_values)
         lap("traffic")
     return cap_review(result)
+
+
+def peak_memory_mib() -> float:
+    """The process's peak resident memory so far, MiB (in a long-lived process: since it started)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024**2 if sys.platform == "darwin" else 1024), 1)
 
 
 def _with_traffic(result: Review, kb: KnowledgeBase, captures: Sequence[str | os.PathLike[str]],

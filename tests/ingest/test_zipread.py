@@ -78,11 +78,24 @@ def test_unknown_method_stored_data_is_read_as_stored() -> None:
     assert open_zip(data, "t.apk").read("a.bin") == b"\xff\xfe plain"
 
 
-def test_wrong_local_header_sizes_are_ignored() -> None:
+def test_wrong_local_header_sizes_are_ignored_and_reported() -> None:
     data = bytearray(make_zip({"a.txt": b"payload" * 50}))
     assert data[:4] == b"PK\x03\x04"
+    assert open_zip(bytes(data), "t.apk").tricks == []
     struct.pack_into("<II", data, 18, 3, 5)  # local compressed/uncompressed sizes
-    assert open_zip(bytes(data), "t.apk").read("a.txt") == b"payload" * 50
+    arc = open_zip(bytes(data), "t.apk")
+    assert arc.read("a.txt") == b"payload" * 50
+    [trick] = arc.tricks
+    assert (trick.kind, trick.entry) == ("local-header", "a.txt")
+    assert "sizes/CRC 3/5/" in trick.detail
+
+
+def test_local_header_naming_another_file_is_reported() -> None:
+    data = bytearray(make_zip({"a.txt": b"payload"}))
+    data[30:35] = b"b.txt"  # the local header's copy of the name
+    arc = open_zip(bytes(data), "t.apk")
+    assert arc.read("a.txt") == b"payload"
+    assert [t.detail.split(";")[0] for t in arc.tricks] == ["local header names it 'b.txt'"]
 
 
 def test_duplicate_names_keep_the_first() -> None:
@@ -93,13 +106,31 @@ def test_duplicate_names_keep_the_first() -> None:
             zf.writestr("a.txt", b"second")
     arc = open_zip(buf.getvalue(), "t.apk")
     assert arc.read("a.txt") == b"first"
-    assert any("duplicate" in o for o in arc.oddities)
+    assert [(t.kind, t.entry) for t in arc.tricks] == [("duplicate", "a.txt")]
 
 
 @pytest.mark.parametrize("name", ["../evil.txt", "a/../../evil", "/etc/passwd", "C:\\x", "a\\..\\..\\b"])
-def test_unsafe_names_are_refused(name: str) -> None:
-    with pytest.raises(ArchiveError, match="unsafe entry name"):
-        open_zip(make_zip({name: b"x", "ok.txt": b"y"}), "t.apk")
+def test_climbing_names_are_reported_and_the_archive_read(name: str) -> None:
+    arc = open_zip(make_zip({name: b"x", "ok.txt": b"y"}), "t.apk")
+    assert [(t.kind, t.entry) for t in arc.tricks] == [("escape", name)]
+    assert arc.read(name) == b"x" and arc.read("ok.txt") == b"y"
+
+
+@pytest.mark.parametrize("name", ["a..b/c.txt", "..hidden", "dir/x..", "assets/../"[:-4] + "x"])
+def test_names_that_only_contain_dots_are_not_tricks(name: str) -> None:
+    assert open_zip(make_zip({name: b"x"}), "t.apk").tricks == []
+
+
+@given(st.lists(st.sampled_from(["a.txt", "A.txt", "b.TXT", "B.txt", "c/d", "C/D", "e"]), min_size=1, max_size=7,
+                unique=True))
+def test_case_collisions_are_reported_once_per_set(names: list[str]) -> None:
+    arc = open_zip(make_zip({n: n.encode() for n in names}), "t.apk")
+    folded: dict[str, list[str]] = {}
+    for n in names:
+        folded.setdefault(n.casefold(), []).append(n)
+    want = sorted(group[0] for group in folded.values() if len(group) > 1)
+    assert sorted(t.entry for t in arc.tricks if t.kind == "case") == want
+    assert all(arc.read(n) == n.encode() for n in names)
 
 
 def test_flat_zip_bomb_is_refused() -> None:

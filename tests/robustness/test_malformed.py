@@ -39,6 +39,8 @@ class Reviewed:
     skip: tuple[str, str] | None = None
     oddity: str | None = None
     signers: int | None = None
+    trick: tuple[str, str, str] | None = None
+    """(rule, entry, text in the detail) of a name or header trick finding that must be there."""
 
 
 CASES: dict[str, Refused | Reviewed] = {
@@ -50,15 +52,20 @@ CASES: dict[str, Refused | Reviewed] = {
     # The stacked block lies in the bytes the real block's content digest covers: Android refuses it.
     "sig-block-stacked.apk": Reviewed(signers=0),
     # Zip structure.
-    "duplicate-entry.apk": Reviewed(oddity="duplicate entry"),
+    "duplicate-entry.apk": Reviewed(trick=("AV111", "AndroidManifest.xml", "first one is reviewed")),
     "cr-in-name.apk": Reviewed(),
     "nul-in-name.apk": Refused("NUL byte"),
     "max-eocd-comment.apk": Reviewed(),
-    "method-mismatch.apk": Reviewed(),
+    "method-mismatch.apk": Reviewed(trick=("AV113", "classes.dex", "local header says method 0")),
     "unknown-method.apk": Reviewed(oddity="compression method 99"),
     "data-descriptor.apk": Reviewed(),
     "data-descriptor-lies.apk": Reviewed(),
     "overlapping-entries.apk": Reviewed(oddity="shares its data with AndroidManifest.xml"),
+    # Names and headers that make tools see other files than Android: findings, never refusals.
+    "traversal-names.apk": Reviewed(trick=("AV110", "../assets/config.json", "climbs with '..'")),
+    "case-collision.apk": Reviewed(trick=("AV112", "AndroidManifest.xml", "androidmanifest.xml")),
+    "local-name-mismatch.apk": Reviewed(trick=("AV113", "assets/notes.txt",
+                                               "local header names it 'assets/innocent-looking-name.txt'")),
     "no-manifest.apk": Refused("no AndroidManifest.xml"),
     # Zip bombs: refused before any byte is inflated.
     "zip-bomb-flat.apk": Refused("zip bomb"),
@@ -99,6 +106,10 @@ def _check_review(result: Review, case: Reviewed) -> None:
         assert any(case.oddity in t for t in tricks), tricks
     if case.signers is not None:
         assert len(result.app.signers) == case.signers
+    if case.trick is not None:
+        rule, entry, text = case.trick
+        found = [(e.file, e.excerpt) for f in result.findings if f.rule == rule for e in f.evidence]
+        assert any(file == entry and text in excerpt for file, excerpt in found), found
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -153,6 +164,36 @@ def test_many_methods_and_cyclic_hierarchy_finish_with_a_call_graph(kb) -> None:
         assert gathered.dex[0].dex.method_count >= methods
         reach, skips = reachability.compute(gathered, Budget.start("reachability", 60))
         assert reach is not None and reach.graph.entries, skips
+
+
+def test_name_tricks_are_findings_and_the_app_is_read_as_android_reads_it(kb) -> None:  # type: ignore[no-untyped-def]
+    climb = review(MALFORMED / "traversal-names.apk", kb=kb, on=ON)
+    [av110] = [f for f in climb.findings if f.rule == "AV110"]
+    assert {e.file for e in av110.evidence} == {"../assets/config.json", "/system/etc/hosts"}
+    assert "absolute path" in next(e.excerpt for e in av110.evidence if e.file == "/system/etc/hosts")
+    # Android reads assets/ by exact name, so the climbing entry's URL is not an asset of the app.
+    assert not any("climb.example.net" in e.value for e in climb.endpoints)
+    case = review(MALFORMED / "case-collision.apk", kb=kb, on=ON)
+    [av112] = [f for f in case.findings if f.rule == "AV112"]
+    assert av112.severity == "medium"
+    assert {e.file for e in av112.evidence} == {"AndroidManifest.xml", "classes.dex"}
+    assert case.app.dex_files == ("classes.dex",)
+    lfh = review(MALFORMED / "local-name-mismatch.apk", kb=kb, on=ON)
+    assert [f.severity for f in lfh.findings if f.rule == "AV113"] == ["medium"]
+    for clean in ("data-descriptor.apk", "data-descriptor-lies.apk", "cr-in-name.apk"):
+        # A data descriptor makes libziparchive skip the size check; so does appvet.
+        assert not [f for f in review(MALFORMED / clean, kb=kb, on=ON).findings if f.rule in
+                    ("AV110", "AV111", "AV112", "AV113")], clean
+
+
+def test_traversal_entry_is_reviewed_with_a_finding_not_refused() -> None:
+    path = ROOT / "tests" / "fixtures" / "bad" / "traversal.apk"
+    proc = subprocess.run([sys.executable, "-m", "appvet.cli", "review", str(path), "-f", "json", "-q"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    [av110] = [f for f in doc["findings"] if f["rule"] == "AV110"]
+    assert [e["file"] for e in av110["evidence"]] == ["../../evil.txt"]
 
 
 def test_duplicate_entry_reviews_the_first_manifest(kb) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,9 @@ no list of framework APIs has to be complete:
 
 * entry classes: manifest components, the ``Application`` class, and classes the framework
   instantiates by reflection (WorkManager workers, App Startup initializers). Their constructors
-  and static initialisers are entry points.
+  and static initialisers are entry points, with or without intent filters; a declared class
+  that defines no constructor of its own enters through its app superclass's constructors and
+  the instance methods Android calls on it.
 * callbacks: once an app class that derives from a framework type (``Activity``, ``Runnable``,
   ``Thread``, ``AsyncTask``, ``Handler``, a listener interface ...) is instantiated on a reachable
   path, the framework may call any of its non-private instance methods; an edge from each of its
@@ -255,11 +257,47 @@ def build(facts: AppFacts) -> CallGraph:
 
     entries: dict[int, str] = {}
     for cls, why in _entry_classes(facts):
-        _add_class_entries(hier, cls, why, entries)
+        _add_component_entries(hier, cls, why, entries)
     for cls in hier.methods:
         if hier.ancestors(cls) & REFLECTIVELY_CREATED:
             _add_class_entries(hier, cls, "created by the framework by reflection", entries)
     return CallGraph(labels, classes, defined, succ, entries, local_ids, notes, ids, dispatch)
+
+
+def _add_component_entries(hier: _Hierarchy, cls: str, why: str, entries: dict[int, str]) -> None:
+    """Entry points of a class the manifest declares: Android creates it and calls its lifecycle methods.
+
+    Intent filters do not matter: a declared component can be started explicitly, by the system
+    (a provider at process start) or by another app when exported. Usually the class's own
+    constructors lead to everything (through the callback edges). A class that defines no
+    constructor (or no method at all) is still created: the nearest app superclass's constructors
+    run, and the methods Android calls on it (its own non-private instance methods and those it
+    inherits from app superclasses) are entries themselves.
+    """
+    own = hier.methods.get(cls, {})
+    if any(sig.startswith("<init>") for sig in own):
+        _add_class_entries(hier, cls, why, entries)
+        return
+    if cls not in hier.superclass and cls not in hier.methods:
+        return  # declared but not in the code: nothing of the app runs
+    seen: set[str] = set()
+    c: str | None = cls
+    created = False
+    for _ in range(256):
+        if c is None or (c not in hier.methods and c not in hier.superclass):
+            break
+        table = hier.methods.get(c, {})
+        for sig, gid in table.items():
+            if sig.startswith("<clinit>") and c == cls:
+                entries.setdefault(gid, why)
+            elif sig.startswith("<init>"):
+                if not created:
+                    entries.setdefault(gid, why)
+            elif sig not in seen and not hier.flags.get(gid, 0) & (ACC_PRIVATE | ACC_STATIC):
+                entries.setdefault(gid, why)
+            seen.add(sig)
+        created = created or any(sig.startswith("<init>") for sig in table)
+        c = hier.superclass.get(c)
 
 
 def _add_class_entries(hier: _Hierarchy, cls: str, why: str, entries: dict[int, str]) -> None:

@@ -7,6 +7,7 @@ broken the input is refused with an InputError. Anything else that cannot be rea
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
@@ -142,6 +143,7 @@ def gather(package: InputPackage, options: Options, progress: Progress | None = 
     other_budget = Budget.start("files", options.stage_seconds)
     for part in package.parts:
         facts.oddities.extend(f"{part.prefix}{o}" for o in part.archive.oddities)
+        facts.zip_tricks.extend(dataclasses.replace(t, entry=f"{part.prefix}{t.entry}") for t in part.archive.tricks)
         if part is not base:
             _read_resources(part, facts)
         say(f"code {part.name}")

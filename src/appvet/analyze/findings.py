@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 
 from appvet.analyze.interface import AppFacts
@@ -35,6 +36,10 @@ RULES: dict[str, str] = {
     "AV105": "Archive uses tricks that break analysers",
     "AV106": "Signature file Android ignores or refuses",
     "AV107": "Signed with the public Android debug key",
+    "AV110": "Archive entry names climb out of the folder they are unpacked to",
+    "AV111": "Archive records the same entry name twice",
+    "AV112": "Archive entry names differ only by letter case",
+    "AV113": "Local file headers disagree with the central directory",
     "AV201": "Behaviour can change after review",
     "AV202": "Code shows a behaviour reviewers flag",
     "AV203": "Personal data can flow to where it leaves the device",
@@ -178,6 +183,35 @@ def signature_findings(facts: AppFacts) -> list[Finding]:
     return out
 
 
+_TRICK_RULES: dict[str, tuple[str, str]] = {
+    "escape": ("AV110", "entry names with '..' or an absolute path"),
+    "duplicate": ("AV111", "entry names recorded twice"),
+    "case": ("AV112", "sets of entry names equal but for letter case"),
+    "local-header": ("AV113", "entries whose local header disagrees with the central directory"),
+}
+# Entries Android itself reads: a trick on one of these changes what gets installed or run.
+_CORE = re.compile(r"(^|!)(AndroidManifest\.xml|classes\d*\.dex|resources\.arsc|META-INF/.*)$", re.IGNORECASE)
+
+
+def zip_tricks(facts: AppFacts) -> list[Finding]:
+    """AV110-AV113: one finding per kind of name or header trick, each entry as evidence."""
+    by_kind: dict[str, list] = {}
+    for trick in facts.zip_tricks:
+        by_kind.setdefault(trick.kind, []).append(trick)
+    out = []
+    for kind, tricks in sorted(by_kind.items()):
+        rule, what = _TRICK_RULES[kind]
+        core = any(_CORE.search(t.entry) for t in tricks)
+        severity: Severity = "high" if core and kind in ("duplicate", "local-header") else \
+            "medium" if core or kind in ("escape", "duplicate", "local-header") else "low"
+        ev = tuple(Evidence("archive", t.entry, "zip central directory", t.detail)
+                   for t in sorted(tricks, key=lambda t: t.entry)[:20])
+        msg = (f"{len(tricks)} {what}; appvet reviewed what Android reads (the central directory, entries "
+               "by exact name), but other tools may see different files.")
+        out.append(_finding(rule, severity, msg, ev, key=f"zip-{kind}"))
+    return out
+
+
 def behaviour_findings(behaviours: list[Behaviour], sdks: list[SdkHit],
                        libraries: Sequence[SdkHit] = ()) -> list[Finding]:
     """AV201 for code that can change after review, AV202 for the other named behaviours."""
@@ -253,8 +287,9 @@ def derive(facts: AppFacts, caps: list[Capability], sdks: list[SdkHit],
            flows: list[CodeFlow] | tuple[CodeFlow, ...] = (),
            protections: list[Protection] | tuple[Protection, ...] = (),
            libraries: Sequence[SdkHit] = ()) -> list[Finding]:
-    found = (sdk_data_access(caps, sdks) + manifest_flags(facts) + archive_tricks(facts) + signature_findings(facts)
-             + behaviour_findings(list(behaviours), sdks, libraries) + flow_findings(flows, sdks, libraries)
+    found = (sdk_data_access(caps, sdks) + manifest_flags(facts) + archive_tricks(facts) + zip_tricks(facts)
+             + signature_findings(facts) + behaviour_findings(list(behaviours), sdks, libraries)
+             + flow_findings(flows, sdks, libraries)
              + protection_findings(protections))
     return unique_fingerprints(found)
 

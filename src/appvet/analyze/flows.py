@@ -8,8 +8,10 @@ it). Branches are not told apart: a value tainted on one branch stays tainted af
 over-approximates. Across calls, each method gets two summaries, computed in rounds from the
 methods that touch a source or a sink upward through their callers: "returns a value from
 source S" and "passes its parameter i to sink K". The number of rounds (the call depth a flow
-may span), the methods analysed and the time are bounded; what a bound cut is reported as a
-Skip with stage ``flows``, never dropped silently.
+may span), the methods analysed, the instructions read and the facts kept are bounded, so the
+result depends on the input only, never on the machine's speed; a wall-clock guard stays as a
+last resort and says so when it trips. What a bound cut is reported as a Skip with stage
+``flows`` saying how much was covered, never dropped silently.
 
 Sinks are APIs that send what they are given off the device or to another app: HTTP clients
 (HttpURLConnection streams, OkHttp, Volley, Cronet), sockets, WebView URLs and JavaScript, SMS,
@@ -18,7 +20,7 @@ IPC intents, content providers (shared storage), and the system log.
 
 from __future__ import annotations
 
-import time
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -26,6 +28,7 @@ from appvet.analyze.interface import AppFacts
 from appvet.analyze.reachability import Reach
 from appvet.analyze.sdks import Attribution, dotted
 from appvet.errors import FormatError
+from appvet.ingest.interface import Budget
 from appvet.kb import KnowledgeBase
 from appvet.model import CodeFlow, Evidence, FlowStep, Skip
 
@@ -33,7 +36,11 @@ STAGE = "flows"
 MAX_ROUNDS = 4
 """Calls a flow may span beyond the method where source and sink meet, on each side."""
 MAX_METHODS = 20_000
-MAX_SECONDS = 20.0
+MAX_WORK = 4_000_000
+"""Instructions read, summed over every method analysed (a method read again counts again)."""
+MAX_STORED = 2_000_000
+"""Facts kept across methods (chain entries, summary entries, meetings): the stage's memory bound.
+A fact costs well under 100 bytes, so this keeps the stage's own memory under about 200 MB."""
 MAX_LABELS = 8
 """Distinct sources kept per register; more are dropped (and the cut reported)."""
 MAX_FLOWS = 200
@@ -178,12 +185,20 @@ def _decode(data: bytes, start: int, n_units: int) -> Iterator[_Insn]:
         pc += width
 
 
+_SourceKey = tuple[str, str, str]
+"""(category, source API, holder of the method calling it): what a reported flow starts from."""
+_SinkKey = tuple[str, str, str]
+"""(sink API, sink kind, holder of the method calling it): what a reported flow ends at."""
+
+
 @dataclass(frozen=True)
 class _Source:
     category: str
     api: str
     chain: tuple[int, ...]
     """Method ids from the one calling the API to the one holding the value."""
+    key: int
+    """Index of its ``_SourceKey``."""
 
 
 @dataclass(frozen=True)
@@ -192,60 +207,123 @@ class _Sink:
     kind: str
     chain: tuple[int, ...]
     """Method ids from the one receiving the value to the one calling the sink API."""
+    key: int
+    """Index of its ``_SinkKey``."""
 
 
 @dataclass
 class _State:
-    sources: list[_Source] = field(default_factory=list)
-    source_ids: dict[_Source, int] = field(default_factory=dict)
-    sinks: list[_Sink] = field(default_factory=list)
-    sink_ids: dict[_Sink, int] = field(default_factory=dict)
-    returns: dict[int, frozenset[int]] = field(default_factory=dict)
-    """Method -> source ids its return value can carry."""
-    param_sinks: dict[int, dict[int, frozenset[int]]] = field(default_factory=dict)
-    """Method -> parameter register offset -> sink ids it reaches."""
-    found: dict[tuple[int, int], None] = field(default_factory=dict)
-    """(source id, sink id) pairs that meet."""
-    label_cut: int = 0
+    """What outlives one method: interned sources and sinks, the summaries, the flows found.
 
-    def source(self, s: _Source) -> int:
-        sid = self.source_ids.get(s)
+    Summaries keep one witness chain per key, not one per path: the number of paths through a
+    call graph grows exponentially with its depth, while the keys a report can show are bounded
+    by the source and sink APIs and the holders of the code calling them.
+    """
+
+    sources: list[_Source] = field(default_factory=list)
+    source_ids: dict[tuple[int, tuple[int, ...]], int] = field(default_factory=dict)
+    source_keys: list[_SourceKey] = field(default_factory=list)
+    source_key_ids: dict[_SourceKey, int] = field(default_factory=dict)
+    sinks: list[_Sink] = field(default_factory=list)
+    sink_ids: dict[tuple[int, tuple[int, ...]], int] = field(default_factory=dict)
+    sink_keys: list[_SinkKey] = field(default_factory=list)
+    sink_key_ids: dict[_SinkKey, int] = field(default_factory=dict)
+    returns: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    """Method -> source ids its return value can carry (one per source key)."""
+    param_sinks: dict[int, dict[int, tuple[int, ...]]] = field(default_factory=dict)
+    """Method -> parameter register offset -> sink ids it reaches (one per sink key)."""
+    found: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)
+    """(source key, sink key) -> (path length, source id, sink id) of the shortest meeting seen."""
+    label_cut: int = 0
+    stored: int = 0
+    """Facts kept beyond the method being read (chain entries, summary entries): the memory measure."""
+
+    def source(self, category: str, api: str, chain: tuple[int, ...], holder: str) -> int:
+        key = (category, api, holder)
+        kno = self.source_key_ids.get(key)
+        if kno is None:
+            kno = self.source_key_ids[key] = len(self.source_keys)
+            self.source_keys.append(key)
+        ident = (kno, chain)
+        sid = self.source_ids.get(ident)
         if sid is None:
-            sid = self.source_ids[s] = len(self.sources)
-            self.sources.append(s)
+            sid = self.source_ids[ident] = len(self.sources)
+            self.sources.append(_Source(category, api, chain, kno))
+            self.stored += len(chain) + 4
         return sid
 
-    def sink(self, k: _Sink) -> int:
-        kid = self.sink_ids.get(k)
+    def sink(self, api: str, kind: str, chain: tuple[int, ...], holder: str) -> int:
+        key = (api, kind, holder)
+        kno = self.sink_key_ids.get(key)
+        if kno is None:
+            kno = self.sink_key_ids[key] = len(self.sink_keys)
+            self.sink_keys.append(key)
+        ident = (kno, chain)
+        kid = self.sink_ids.get(ident)
         if kid is None:
-            kid = self.sink_ids[k] = len(self.sinks)
-            self.sinks.append(k)
+            kid = self.sink_ids[ident] = len(self.sinks)
+            self.sinks.append(_Sink(api, kind, chain, kno))
+            self.stored += len(chain) + 4
         return kid
 
+    def extend_source(self, sid: int, gid: int) -> int:
+        src = self.sources[sid]
+        return self.source(src.category, src.api, (*src.chain, gid), self.source_keys[src.key][2])
 
-_Label = tuple[int, int]
-"""(0, source id) or (1, parameter register offset)."""
+    def extend_sink(self, kid: int, gid: int) -> int:
+        k = self.sinks[kid]
+        return self.sink(k.api, k.kind, (gid, *k.chain), self.sink_keys[k.key][2])
+
+    def meet(self, sid: int, kid: int) -> None:
+        src, snk = self.sources[sid], self.sinks[kid]
+        pair = (src.key, snk.key)
+        length = len(src.chain) + len(snk.chain)
+        old = self.found.get(pair)
+        if old is None:
+            self.stored += 4
+        if old is None or length < old[0]:
+            self.found[pair] = (length, sid, kid)
+
+
+# Taint labels are ints: a source id ``s`` is ``2 * s``, parameter ``p`` of the method is ``2 * p + 1``.
+
+
+def _label_order(label: int) -> tuple[int, int]:
+    return (label & 1, label >> 1)
 
 
 class _Analyser:
-    def __init__(self, facts: AppFacts, kb: KnowledgeBase, reach: Reach) -> None:
+    def __init__(self, facts: AppFacts, kb: KnowledgeBase, reach: Reach, attribution: Attribution | None = None,
+                 budget: Budget | None = None) -> None:
         self.facts, self.kb, self.reach = facts, kb, reach
+        self.attribution = attribution
+        self.budget = budget
         self.state = _State()
-        self.where: dict[int, tuple[int, int, int]] = {}  # gid -> (unit, method idx, code_off)
+        n = len(reach.graph.labels)
+        # gid -> where its code is; arrays, not a dict of tuples: one entry per method of the app.
+        self.unit_of = array("h", [-1]) * n
+        self.code_of = array("q", [0]) * n
         self.refs: list[list[tuple[str, str, str]]] = []
         self.source_cats: list[dict[int, str]] = []  # per unit: method idx -> category
         self.field_cats: list[dict[int, tuple[str, str]]] = []  # per unit: field idx -> (category, label)
         self.sink_of: list[dict[int, tuple[str, str]]] = []  # per unit: method idx -> (api, kind)
+        self.holder_of: dict[int, str] = {}
         self.done: set[int] = set()
         self.active: set[int] = set()
         self.count = 0
+        self.work = 0
+        """Instructions read: the work measure."""
         self.depth_cut = 0
-        self.started = time.monotonic()
+        self.stopped = ""
+        """Why the search stopped early: ``work``, ``memory``, ``methods`` or ``time`` ("" if it did not)."""
         for i, unit in enumerate(facts.dex):
             dex = unit.dex
             local = reach.graph.local_ids[i]
             for idx, off in dex.code_offsets().items():
-                self.where.setdefault(local[idx], (i, idx, off))
+                gid = local[idx]
+                if self.unit_of[gid] < 0:
+                    self.unit_of[gid] = i
+                    self.code_of[gid] = off
             refs = dex.method_refs()
             self.refs.append(refs)
             cats: dict[int, str] = {}
@@ -269,8 +347,26 @@ class _Analyser:
             self.field_cats.append(fcats)
             self.sink_of.append(sinks)
 
+    def holder(self, gid: int) -> str:
+        h = self.holder_of.get(gid)
+        if h is None:
+            cls = dotted(self.reach.graph.classes[gid])
+            h = self.holder_of[gid] = self.attribution.holder(cls) if self.attribution is not None else cls
+        return h
+
     def over_budget(self) -> bool:
-        return self.count >= MAX_METHODS or time.monotonic() - self.started > MAX_SECONDS
+        """True once a bound is reached; the work and memory bounds decide, the clock only as a guard."""
+        if self.stopped:
+            return True
+        if self.count >= MAX_METHODS:
+            self.stopped = "methods"
+        elif self.work >= MAX_WORK:
+            self.stopped = "work"
+        elif self.state.stored >= MAX_STORED:
+            self.stopped = "memory"
+        elif self.budget is not None and self.budget.exceeded():
+            self.stopped = "time"
+        return bool(self.stopped)
 
     def seeds(self) -> set[int]:
         """Methods calling a source API or reading a sensitive field directly.
@@ -292,27 +388,26 @@ class _Analyser:
                         out.add(local[caller])
         return out
 
-    def _cap(self, labels: frozenset[_Label]) -> frozenset[_Label]:
+    def _cap(self, labels: frozenset[int]) -> frozenset[int]:
         if len(labels) <= MAX_LABELS:
             return labels
         self.state.label_cut += 1
-        return frozenset(sorted(labels)[:MAX_LABELS])
+        return frozenset(sorted(labels, key=_label_order)[:MAX_LABELS])
 
     def analyse(self, gid: int, depth: int = 0) -> bool:
         """Run one method; True if its summaries changed. Callees given a tainted value are run first."""
-        loc = self.where.get(gid)
-        if loc is None:
+        unit = self.unit_of[gid] if 0 <= gid < len(self.unit_of) else -1
+        if unit < 0:
             return False
         self.count += 1
         self.done.add(gid)
         self.active.add(gid)
         try:
-            return self._analyse(gid, depth, loc)
+            return self._analyse(gid, depth, unit, self.code_of[gid])
         finally:
             self.active.discard(gid)
 
-    def _analyse(self, gid: int, depth: int, loc: tuple[int, int, int]) -> bool:
-        i, _idx, off = loc
+    def _analyse(self, gid: int, depth: int, i: int, off: int) -> bool:
         dex = self.facts.dex[i].dex
         registers, ins, n_units = dex.code_units(off)
         local = self.reach.graph.local_ids[i]
@@ -320,20 +415,25 @@ class _Analyser:
         st = self.state
         dispatch = self.reach.graph.dispatch
         first_param = registers - ins
-        taint: dict[int, frozenset[_Label]] = {first_param + p: frozenset({(1, p)}) for p in range(ins)}
-        pending: frozenset[_Label] = frozenset()
-        returns: set[int] = set()
-        param_sinks: dict[int, set[int]] = {}
-        empty: frozenset[_Label] = frozenset()
+        # Per-method state (taint, pending, what this method returns and passes on) lives in locals
+        # and is dropped when the method is done; only the summaries below are kept.
+        taint: dict[int, frozenset[int]] = {first_param + p: frozenset({2 * p + 1}) for p in range(ins)}
+        pending: frozenset[int] = frozenset()
+        returns: dict[int, int] = {}  # source key -> source id
+        param_sinks: dict[int, dict[int, int]] = {}  # parameter -> sink key -> sink id
+        empty: frozenset[int] = frozenset()
+        read = 0
 
-        def at_sink(labels: frozenset[_Label], kid: int) -> None:
-            for kind, value in labels:
-                if kind == 0:
-                    st.found.setdefault((value, kid), None)
+        def at_sink(labels: frozenset[int], kid: int) -> None:
+            for label in labels:
+                if label & 1:
+                    row = param_sinks.setdefault(label >> 1, {})
+                    row.setdefault(st.sinks[kid].key, kid)
                 else:
-                    param_sinks.setdefault(value, set()).add(kid)
+                    st.meet(label >> 1, kid)
 
         for kind, a, b, c, regs in _decode(dex.data, off + 16, n_units):
+            read += 1
             result = pending
             pending = empty
             if kind == _INV:
@@ -343,10 +443,10 @@ class _Analyser:
                 cat = cats.get(callee)
                 if cat is not None:
                     cls, name, _p = refs[callee]
-                    pending = frozenset({(0, st.source(_Source(cat, f"{cls}->{name}", (gid,))))})
+                    pending = frozenset({2 * st.source(cat, f"{cls}->{name}", (gid,), self.holder(gid))})
                 sink = sinks.get(callee)
                 if sink is not None:
-                    kid = st.sink(_Sink(sink[0], sink[1], (gid,)))
+                    kid = st.sink(sink[0], sink[1], (gid,), self.holder(gid))
                     for labels in args[start:]:
                         if labels:
                             at_sink(labels, kid)
@@ -354,26 +454,33 @@ class _Analyser:
                 targets = dispatch.get(local[callee], ()) if callee < len(local) else ()
                 # Descend for a value from a source; for a parameter only when this method was itself
                 # entered because a tainted value was passed to it (depth > 0).
-                if targets and any(lk == 0 or depth for labels in args for lk, _v in labels):
+                if targets and any(not label & 1 or depth for labels in args for label in labels):
                     for target in targets:
                         if target in self.done or target in self.active:
                             continue
                         if depth < MAX_ROUNDS and not self.over_budget():
+                            self.work += read
+                            read = 0
                             self.analyse(target, depth + 1)
                         else:
                             self.depth_cut += 1
                 for target in targets:
-                    for sid in st.returns.get(target, ()):
-                        src = st.sources[sid]
-                        if len(src.chain) < MAX_PATH:
-                            pending |= {(0, st.source(_Source(src.category, src.api, (*src.chain, gid))))}
-                    for pos, kids in st.param_sinks.get(target, {}).items():
-                        if pos < len(args) and args[pos]:
-                            for kid in kids:
-                                k = st.sinks[kid]
-                                if len(k.chain) < MAX_PATH:
-                                    at_sink(args[pos], st.sink(_Sink(k.api, k.kind, (gid, *k.chain))))
-                if any(args) and sink is None:
+                    rets = st.returns.get(target)
+                    if rets:
+                        extra = []
+                        for sid in rets:
+                            if len(st.sources[sid].chain) < MAX_PATH:
+                                extra.append(2 * st.extend_source(sid, gid))
+                        if extra:
+                            pending = self._cap(pending | frozenset(extra))
+                    psinks = st.param_sinks.get(target)
+                    if psinks:
+                        for pos, kids in psinks.items():
+                            if pos < len(args) and args[pos]:
+                                for kid in kids:
+                                    if len(st.sinks[kid].chain) < MAX_PATH:
+                                        at_sink(args[pos], st.extend_sink(kid, gid))
+                if sink is None and any(args):
                     merged = frozenset().union(*args)
                     pending = self._cap(pending | merged)
                     if not b and regs:
@@ -402,46 +509,53 @@ class _Analyser:
             elif kind == _SGET:
                 hit = fcats.get(b)
                 if hit is not None:
-                    taint[a] = frozenset({(0, st.source(_Source(hit[0], hit[1], (gid,))))})
+                    taint[a] = frozenset({2 * st.source(hit[0], hit[1], (gid,), self.holder(gid))})
                 else:
                     taint.pop(a, None)
             elif kind == _RET:
-                for lk, value in taint.get(a, empty):
-                    if lk == 0:
-                        returns.add(value)
+                for label in taint.get(a, empty):
+                    if not label & 1:
+                        returns.setdefault(st.sources[label >> 1].key, label >> 1)
+        self.work += read
         changed = False
         if returns:
-            new = frozenset(returns)
+            new = tuple(sorted(returns.values()))
             if st.returns.get(gid) != new:
+                st.stored += len(new) - len(st.returns.get(gid, ()))
                 st.returns[gid] = new
                 changed = True
         if param_sinks:
-            new_ps = {p: frozenset(k) for p, k in param_sinks.items()}
+            new_ps = {p: tuple(sorted(row.values())) for p, row in sorted(param_sinks.items())}
             if st.param_sinks.get(gid) != new_ps:
+                st.stored += sum(map(len, new_ps.values())) - sum(map(len, st.param_sinks.get(gid, {}).values()))
                 st.param_sinks[gid] = new_ps
                 changed = True
         return changed
 
 
 def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution,
-         reach: Reach | None) -> tuple[list[CodeFlow], list[Skip]]:
-    """Flows from sensitive APIs to sinks, with the holder of each step; Skips where a bound cut."""
+         reach: Reach | None, budget: Budget | None = None) -> tuple[list[CodeFlow], list[Skip]]:
+    """Flows from sensitive APIs to sinks, with the holder of each step; Skips where a bound cut.
+
+    The search is bounded by counted work (instructions read, methods analysed) and by the facts
+    it keeps (its memory), so the same input gives the same flows however busy the machine is;
+    ``budget``'s seconds are only a last-resort guard, reported as such when they trip.
+    """
     if reach is None or not facts.dex:
         return [], ([Skip("data flows", "no call graph; flows not computed", STAGE)] if facts.dex else [])
     skips: list[Skip] = []
     try:
-        an = _Analyser(facts, kb, reach)
+        an = _Analyser(facts, kb, reach, attribution, budget)
         todo = an.seeds()
     except FormatError as exc:
         return [], [Skip("data flows", f"{exc.message}; flows not computed", STAGE)]
-    pred: dict[int, list[int]] | None = None
+    seeds = len(todo)
+    seeds_done = 0
     for round_no in range(MAX_ROUNDS + 1):
         changed: set[int] = set()
         for gid in sorted(todo):
             if an.over_budget():
-                skips.append(Skip("data flows", f"stopped after {an.count:,} methods "
-                                  f"({MAX_METHODS:,} methods / {MAX_SECONDS:g} s bound); later flows not searched",
-                                  STAGE))
+                skips.append(Skip("data flows", _stop_reason(an, seeds_done, seeds), STAGE))
                 todo = set()
                 break
             try:
@@ -449,52 +563,57 @@ def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution,
                     changed.add(gid)
             except FormatError as exc:
                 skips.append(Skip(reach.graph.labels[gid], f"not analysed for flows: {exc.message}", STAGE))
+            if round_no == 0:
+                seeds_done += 1
         if not changed or not todo:
             break
         if round_no == MAX_ROUNDS:
             skips.append(Skip("data flows", f"summaries of {len(changed)} methods not followed to their callers: "
                               f"call depth bound ({MAX_ROUNDS}) reached", STAGE))
             break
-        if pred is None:
-            pred = {}
-            for u, vs in enumerate(reach.graph.succ):
-                for v in vs:
-                    pred.setdefault(v, []).append(u)
-        todo = {p for g in changed for p in pred.get(g, ())}
+        # The callers of what changed: one C-level set test per method, no reverse graph kept in memory.
+        todo = {u for u, vs in enumerate(reach.graph.succ) if vs and not changed.isdisjoint(vs)}
     if an.depth_cut:
         skips.append(Skip("data flows", f"{an.depth_cut} calls passing a tainted value were not followed: call "
-                          f"depth ({MAX_ROUNDS}) or method bound reached", STAGE))
+                          f"depth ({MAX_ROUNDS}) or a search bound reached", STAGE))
     if an.state.label_cut:
         skips.append(Skip("data flows", f"{an.state.label_cut} registers held more than {MAX_LABELS} sources; "
                           "extra sources dropped there", STAGE))
-    return _report(an, attribution, skips)
+    return _report(an, skips)
 
 
-def _report(an: _Analyser, attribution: Attribution, skips: list[Skip]) -> tuple[list[CodeFlow], list[Skip]]:
+def _stop_reason(an: _Analyser, seeds_done: int, seeds: int) -> str:
+    covered = (f"stopped after {an.count:,} methods and {an.work:,} instructions, {seeds_done:,} of {seeds:,} "
+               "methods reading a source searched")
+    bound = {
+        "methods": f"method bound of {MAX_METHODS:,}",
+        "work": f"work bound of {MAX_WORK:,} instructions",
+        "memory": f"memory bound of {MAX_STORED:,} stored facts",
+        "time": (f"time guard of {an.budget.seconds:g} s, a last-resort bound: this result may differ on a "
+                 "faster machine" if an.budget is not None else "time guard"),
+    }[an.stopped]
+    return f"{covered} ({bound}); later flows not searched"
+
+
+def _report(an: _Analyser, skips: list[Skip]) -> tuple[list[CodeFlow], list[Skip]]:
     graph, st, reach = an.reach.graph, an.state, an.reach
-    holder_of: dict[int, str] = {}
-
-    def holder(gid: int) -> str:
-        h = holder_of.get(gid)
-        if h is None:
-            h = holder_of[gid] = attribution.holder(dotted(graph.classes[gid]))
-        return h
-
     best: dict[tuple[str, str, str, str, str], tuple[int, tuple[int, ...], int]] = {}
-    for sid, kid in st.found:
+    for (skey, kkey), (_length, sid, kid) in st.found.items():
         src, snk = st.sources[sid], st.sinks[kid]
         path = src.chain + snk.chain[1:]
-        key = (src.category, src.api, snk.api, holder(src.chain[0]), holder(snk.chain[-1]))
+        category, api, h0 = st.source_keys[skey]
+        sink_api, _kind, h1 = st.sink_keys[kkey]
+        key = (category, api, sink_api, h0, h1)
         old = best.get(key)
         if old is None or len(path) < len(old[1]):
             best[key] = (len(src.chain) - 1, path, kid)
     flows = []
     for (category, api, sink_api, _h0, _h1), (meet, path, kid) in sorted(best.items()):
         steps = tuple(
-            FlowStep(graph.labels[g], holder(g), "source" if n == 0 else "sink" if n == len(path) - 1 else "via")
+            FlowStep(graph.labels[g], an.holder(g), "source" if n == 0 else "sink" if n == len(path) - 1 else "via")
             for n, g in enumerate(path)
         )
-        dex_path = [an.facts.dex[an.where[g][0]].path for g in path]
+        dex_path = [an.facts.dex[an.unit_of[g]].path for g in path]
         evidence = (
             Evidence("dex", dex_path[meet], graph.labels[path[meet]], f"{api} -> {sink_api}"),
             *(Evidence("dex", dex_path[n], step.method, f"{step.role} ({step.holder})")

@@ -13,6 +13,7 @@ from appvet.android.dex import DexFile
 from appvet.android.manifest import Manifest
 from appvet.android.verify import SignatureProblem
 from appvet.ingest.interface import InputPackage
+from appvet.ingest.zipread import ZipTrick
 from appvet.model import Certificate, Skip
 
 
@@ -54,3 +55,5 @@ class AppFacts:
     """Signature files Android ignores or refuses (stray blocks, failed digests, stripped schemes)."""
     skips: list[Skip] = field(default_factory=list)
     oddities: list[str] = field(default_factory=list)
+    zip_tricks: list[ZipTrick] = field(default_factory=list)
+    """Entry-name and header tricks of every part, entry names prefixed as in evidence paths."""

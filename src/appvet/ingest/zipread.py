@@ -58,6 +58,20 @@ class ZipEntry:
     """Host attributes; for zips made on Unix the high 16 bits are the mode (symbolic links show there)."""
 
 
+@dataclass(frozen=True)
+class ZipTrick:
+    """A way the archive's entry names or headers are built to make tools see different files.
+
+    ``kind``: ``escape`` (a name with ``..`` or an absolute path), ``duplicate`` (a name recorded
+    twice), ``case`` (names equal but for letter case) or ``local-header`` (a local header whose
+    name, method, sizes or CRC disagree with the central directory).
+    """
+
+    kind: str
+    entry: str
+    detail: str
+
+
 @dataclass
 class ZipArchive:
     """Central-directory view of a zip held in memory (bytes or an mmap)."""
@@ -69,6 +83,8 @@ class ZipArchive:
     oddities: list[str] = field(default_factory=list)
     """Tricks noticed that Android tolerates (kept as evidence of anti-analysis packing)."""
     limits: Limits = field(default_factory=Limits)
+    tricks: list[ZipTrick] = field(default_factory=list)
+    """Name and header tricks (reported as findings of their own); the archive is read all the same."""
 
     def names(self) -> list[str]:
         return list(self.entries)
@@ -148,13 +164,53 @@ def _find_eocd(data: memoryview, file: str) -> int:
 
 
 def _check_name(name: str, file: str, limits: Limits) -> None:
+    """Refuse names no zip reader can use; names that only look hostile are reported, not refused."""
     if len(name) > limits.max_name_length:
         raise ArchiveError(f"entry name longer than {limits.max_name_length} characters", file=file)
     if "\x00" in name:
+        # libziparchive refuses the whole archive for such a name, so Android cannot install it either.
         raise ArchiveError(f"entry name contains a NUL byte: {name!r}", file=file)
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
-        raise ArchiveError(f"unsafe entry name {name!r} (absolute path or '..')", file=file)
+
+
+def escapes(name: str) -> str | None:
+    """Why ``name`` would land outside the folder it is extracted to, or ``None``.
+
+    Android never extracts by these names (it looks entries up by exact name), but unzip tools and
+    analysers that do may write outside their folder or read a different file (zip slip).
+    """
+    unified = name.replace("\\", "/")
+    if unified.startswith("/"):
+        return "absolute path"
+    if len(name) > 1 and name[1] == ":" and name[0].isalpha():
+        return "drive-letter path"
+    if ".." in unified.split("/"):
+        return "climbs with '..'"
+    return None
+
+
+def _local_header_trick(view: memoryview, entry: ZipEntry, raw_name: bytes, zip64: bool) -> str | None:
+    """How the local header of ``entry`` disagrees with its central record, as libziparchive checks it.
+
+    libziparchive compares the local name with the central one, and, when the local header has no
+    data-descriptor flag, the sizes and CRC; a mismatch makes that entry unreadable on the device.
+    Tools that stream a zip from its local headers read what the local headers say instead.
+    """
+    off = entry.header_offset
+    if off + _LFH.size > len(view):
+        return None  # reported when the entry is read
+    sig, _ver, flags, method, _t, _d, crc, csize, usize, nlen, _xlen = _LFH.unpack_from(view, off)
+    if sig != _LFH_SIG:
+        return None
+    local_name = bytes(view[off + _LFH.size : off + _LFH.size + nlen])
+    problems = []
+    if local_name != raw_name:
+        problems.append(f"local header names it {local_name.decode('utf-8', 'replace')!r}")
+    if method != entry.method:
+        problems.append(f"local header says method {method}, central directory {entry.method}")
+    if not flags & 0x08 and not zip64 and (csize, usize, crc) != (entry.compressed_size, entry.size, entry.crc):
+        problems.append(f"local header sizes/CRC {csize}/{usize}/{crc:08x} differ from central directory "
+                        f"{entry.compressed_size}/{entry.size}/{entry.crc:08x}")
+    return "; ".join(problems) or None
 
 
 def open_zip(data: bytes | memoryview, file: str, limits: Limits | None = None) -> ZipArchive:
@@ -180,7 +236,9 @@ def open_zip(data: bytes | memoryview, file: str, limits: Limits | None = None) 
         raise ArchiveError("central directory lies outside the file (truncated or not a zip)", file=file)
 
     entries: dict[str, ZipEntry] = {}
+    tricks: list[ZipTrick] = []
     by_offset: dict[int, str] = {}
+    by_fold: dict[str, list[str]] = {}
     total_size = 0
     pos = cd_offset
     for _ in range(total):
@@ -196,7 +254,8 @@ def open_zip(data: bytes | memoryview, file: str, limits: Limits | None = None) 
         pos += _CDH.size + nlen + xlen + clen
         # Android decodes names as UTF-8 whatever the language-encoding flag says.
         name = raw_name.decode("utf-8", "replace")
-        if 0xFFFFFFFF in (usize, csize, hoff):
+        zip64 = 0xFFFFFFFF in (usize, csize, hoff)
+        if zip64:
             usize, csize, hoff = _zip64_sizes(extra, usize, csize, hoff)
         _check_name(name, file, limits)
         if flags & 1:
@@ -216,16 +275,33 @@ def open_zip(data: bytes | memoryview, file: str, limits: Limits | None = None) 
                 file=file,
             )
         if name in entries:
-            # Android's reader keeps the first record of a duplicated name.
-            oddities.append(f"{name}: duplicate entry (first one used)")
+            # Current libziparchive refuses the archive; older readers kept one of the two records, and
+            # verifiers and installers that disagreed on which one is how the 2013 "Master Key" attack
+            # worked. appvet reviews the first record, as the reader that accepted duplicates did.
+            tricks.append(ZipTrick("duplicate", name, "second record of this name ignored; the first one is "
+                                   "reviewed (current Android refuses to install such an archive)"))
             continue
+        why = escapes(name)
+        if why is not None:
+            tricks.append(ZipTrick("escape", name, f"{why}: an unzip tool may write it outside its folder; "
+                                   "Android never reads an entry by this name"))
         if hoff in by_offset:
             # Android does not check; overlapping records are how flat zip bombs and decoys are made.
             oddities.append(f"{name}: shares its data with {by_offset[hoff]}")
         else:
             by_offset[hoff] = name
-        entries[name] = ZipEntry(name, method, flags, csize, usize, crc, hoff, _ea)
-    return ZipArchive(file, view, entries, cd_offset, oddities, limits)
+        entry = ZipEntry(name, method, flags, csize, usize, crc, hoff, _ea)
+        entries[name] = entry
+        by_fold.setdefault(name.casefold(), []).append(name)
+        lfh = _local_header_trick(view, entry, raw_name, zip64)
+        if lfh is not None:
+            tricks.append(ZipTrick("local-header", name, f"{lfh}; the central directory is used, as Android "
+                                   "does (libziparchive refuses to read this entry)"))
+    for names in by_fold.values():
+        if len(names) > 1:
+            tricks.append(ZipTrick("case", names[0], f"names differ only by case: {', '.join(names)}; Android "
+                                   "reads each by its exact name, a case-insensitive file system keeps one"))
+    return ZipArchive(file, view, entries, cd_offset, oddities, limits, tricks)
 
 
 def _zip64_sizes(extra: bytes, usize: int, csize: int, hoff: int) -> tuple[int, int, int]:
