@@ -198,6 +198,7 @@ def _entity(r: dict[str, Any]) -> Entity:
         aliases=tuple(r.get("aliases", ())),
         parent_share=r.get("parent_share"),
         domains=tuple(r.get("domains", ())),
+        no_country=r.get("no_country", ""),
         ownership=tuple(
             OwnershipChange(
                 date=c["date"],

@@ -42,6 +42,8 @@ class Entity:
     """Registrable domains (or hosts) the entity operates; ``entity_for_host`` resolves them."""
     ownership: tuple[OwnershipChange, ...] = ()
     """Dated changes of ``parent``, oldest first; the last one states the current ``parent``."""
+    no_country: str = ""
+    """Why no country is given (a community project that no company controls); empty for organisations."""
 
     def parent_on(self, on: date) -> tuple[str | None, float | None]:
         """Direct parent and share on a date: the latest change at or before it, else ``parent``."""

@@ -175,12 +175,16 @@ def check(kb: KnowledgeBase, today: date | None = None) -> list[Problem]:
         if len(owners) > 1 and not any(all(o in ch for o in owners) for ch in chains):
             err("domain-owners", f"domain {dom!r} attributed to unrelated entities: {', '.join(sorted(owners))}")
 
+    sdk_owners = {sdk.owner for sdk in kb.sdks.values() if sdk.owner}
     for ent in kb.entities.values():
         label = f"entity {ent.id}"
         if ent.id.startswith("exodus-operator.") or any(m in ent.name.casefold() for m in STAND_IN_MARKERS):
             err("stand-in", f"{label}: a placeholder, not an organisation ({ent.name!r})")
         if not (ent.country_hq or ent.country_inc):
-            err("no-country", f"{label}: no country of headquarters or incorporation")
+            if not ent.no_country:
+                err("no-country", f"{label}: no country of headquarters or incorporation")
+            elif ent.id in sdk_owners:
+                err("no-country", f"{label}: owns an SDK, so it needs a country (no_country is for community projects)")
         _check_sources(label, ent.sources, day, err)
         for change in ent.ownership:
             where = f"{label}: ownership change of {change.date}"
