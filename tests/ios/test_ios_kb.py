@@ -13,7 +13,9 @@ from appvet.kb.ios import IOS_DIR, load_ios
 
 # China-HQ SDKs of the Android knowledge base that have no iOS build: OEM push channels, the
 # Android OAID alliance SDK and Tencent's Android WebView replacement.
-ANDROID_ONLY = {"tencent-x5", "huawei-hms-push", "oppo-push", "vivo-push", "meizu-push", "honor-push", "msa-oaid"}
+# Umeng Update replaced an Android APK in place; iOS apps update through the App Store only.
+ANDROID_ONLY = {"tencent-x5", "huawei-hms-push", "oppo-push", "vivo-push", "meizu-push", "honor-push", "msa-oaid",
+                "umeng-update"}
 
 
 def test_size_and_sources(ios_kb) -> None:  # type: ignore[no-untyped-def]

@@ -112,7 +112,7 @@ def _read_assets(part: ApkPart, facts: AppFacts, budget: Budget) -> None:
 
 def _read_signers(part: ApkPart, facts: AppFacts) -> None:
     """Keep the signers Android would accept; everything else it ignores or refuses is a problem."""
-    archive = part.archive
+    archive = part.signed or part.archive
     min_sdk = facts.manifest.min_sdk if facts.manifest else None
     try:
         result = verify_apk(archive.data, archive.central_directory_offset, archive.names(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from appvet.analyze.ios_sdks import IosAttribution
 from appvet.ios.gather import Image, IosFacts
 from appvet.kb.ios import IosKnowledge
-from appvet.model import Capability, Evidence
+from appvet.model import FIRST_PARTY, Capability, Evidence
 
 MAX_EVIDENCE = 12
 MANIFEST_HOLDER = "manifest"
@@ -98,6 +98,7 @@ def find(facts: IosFacts, ios_kb: IosKnowledge, attribution: IosAttribution) -> 
             holder_package=", ".join(sorted(pkgs)[:3]) + (" …" if len(pkgs) > 3 else ""),
             apis=tuple(sorted(apis)), permissions=tuple(sorted(grants.get(cat, ()))), confidence="present",
             evidence=tuple(sorted(evidence, key=lambda e: (e.file, e.locator, e.excerpt))),
+            holder_kind="first-party" if holder == FIRST_PARTY else "sdk",
         ))
     covered = {cat for cat, _ in acc}
     for cat, keys in grants.items():
@@ -105,6 +106,6 @@ def find(facts: IosFacts, ios_kb: IosKnowledge, attribution: IosAttribution) -> 
             continue
         ev = tuple(Evidence("plist", facts.info_path, k, facts.info.usage.get(k, "")) for k in sorted(keys))
         caps.append(Capability(cat, MANIFEST_HOLDER, facts.info.bundle_id or "", (), tuple(sorted(keys)),
-                               "present", ev))
+                               "present", ev, holder_kind=MANIFEST_HOLDER))
     caps.sort(key=lambda c: (c.category, c.holder))
     return caps

@@ -65,4 +65,5 @@ def module_archive(archive: ZipArchive, module: str) -> ZipArchive:
 
 
 def bundle_parts(archive: ZipArchive) -> tuple[ApkPart, ...]:
-    return tuple(ApkPart(m, module_archive(archive, m), f"{m}/") for m in modules(archive))
+    return tuple(ApkPart(m, module_archive(archive, m), f"{m}/", signed=archive if m == "base" else None)
+                 for m in modules(archive))

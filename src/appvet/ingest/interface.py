@@ -18,6 +18,9 @@ class ApkPart:
     archive: ZipArchive
     prefix: str
     """Prefix for evidence paths of entries of this APK (``""`` for a plain APK, ``"split_x.apk!"`` in a bundle)."""
+    signed: ZipArchive | None = None
+    """The archive whose entry names the signature covers when it is not ``archive`` (an App Bundle's base
+    module is read under APK names, but jarsigner signed the bundle's own names)."""
 
 
 @dataclass(frozen=True)
