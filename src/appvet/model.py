@@ -170,6 +170,8 @@ class SdkHit:
     was not computed."""
     witness: tuple[str, ...] = ()
     """For ``initialised``: one shortest path from an entry point to the SDK's first reached method."""
+    owner_unknown: str | None = None
+    """Why the knowledge base names no owner (its ``owner_unknown``); ``None`` when it names one."""
 
 
 @dataclass(frozen=True)

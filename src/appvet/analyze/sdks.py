@@ -236,6 +236,7 @@ def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[
                 matched_by=tuple(sorted(t.matched_by)),
                 evidence=tuple(sorted(set(t.evidence), key=_ev_key)),
                 sources=tuple(sorted({s.url for s in sdk.sources})),
+                owner_unknown=None if sdk.owner else (sdk.owner_unknown or None),
             )
         )
     hits, aliases = _merge_duplicates(kb, hits)

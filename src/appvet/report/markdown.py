@@ -119,7 +119,9 @@ def _sdks(r: Review) -> list[str]:
     out = ["", "## SDKs", ""]
     for row in sdk_rows(r):
         s = row["sdk"]
-        chain = " → ".join(f"{md(x.name)} ({md(x.country or '?')})" for x in s.owner_chain) or "unknown owner"
+        chain = " → ".join(f"{md(x.name)} ({md(x.country or '?')})" for x in s.owner_chain) or (
+            f"owner unknown: {md(s.owner_unknown)}" if s.owner_unknown else "unknown owner"
+        )
         takes = ", ".join(f"{md(c)} ({conf})" for c, conf in row["takes"]) or "nothing found"
         hosts = ", ".join(code(h) for h in row["hosts"]) or "none found"
         out.append(f"- **{md(s.name)}** ({code(s.id)}; {md(', '.join(s.categories))}): {chain}; "

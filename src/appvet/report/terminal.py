@@ -33,7 +33,10 @@ def plural(n: int, one: str, many: str | None = None) -> str:
 
 
 def _chain(sdk: SdkHit) -> str:
-    return " → ".join(f"{link.name} ({link.country or '?'})" for link in sdk.owner_chain) or "unknown owner"
+    chain = " → ".join(f"{link.name} ({link.country or '?'})" for link in sdk.owner_chain)
+    if chain:
+        return chain
+    return f"owner unknown: {sdk.owner_unknown}" if sdk.owner_unknown else "unknown owner"
 
 
 def _holder_label(holder: str, sdks: dict[str, SdkHit]) -> str:
