@@ -1,6 +1,6 @@
 """Endpoints: only host names, never Java identifiers, property names, versions or cookie domains.
 
-hosts.apk (tests/fixtures/apps/hosts) holds look-alikes next to real hosts; the truth below is
+endpoints/hosts.apk (tests/fixtures/apps/hosts) holds look-alikes next to real hosts; the truth below is
 written from its smali sources, not from appvet's output.
 """
 
@@ -32,7 +32,7 @@ LOOKALIKES = {
 
 @pytest.fixture(scope="module")
 def hosts_review(kb) -> Review:  # type: ignore[no-untyped-def]
-    return review(BUILT / "hosts.apk", kb=kb)
+    return review(BUILT / "endpoints" / "hosts.apk", kb=kb)
 
 
 def test_every_reported_endpoint_is_a_real_host(hosts_review: Review) -> None:
