@@ -9,8 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-import tldextract
-
+from appvet.analyze import suffixes
 from appvet.analyze.interface import AppFacts
 from appvet.analyze.sdks import Attribution, dotted
 from appvet.ingest.interface import Budget
@@ -38,7 +37,6 @@ _FILE_TLDS = frozenset({"so", "zip", "app", "dev", "json", "js", "xml", "png", "
                         "bin", "dat", "db", "log", "tmp", "webp", "mp3", "mp4", "ogg", "wav", "svg", "ttf", "otf",
                         "css", "pb", "proto", "gz", "tar", "yml", "yaml", "conf", "cfg", "ini", "pem", "crt"})
 
-_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 _LABEL = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
 _HOSTNAME = re.compile(rf"^(?=.{{4,253}}$)(?:{_LABEL}\.)+[a-z][a-z0-9-]{{0,62}}$")
@@ -75,8 +73,18 @@ HOST_API_CLASSES = frozenset({
 @lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str | None:
     """Public-suffix-aware registrable domain (``a.b.qq.com`` -> ``qq.com``), offline."""
-    r = _extract(host)
-    return r.top_domain_under_public_suffix or None
+    found = suffixes.registrable(host)
+    if found is suffixes.NOT_PLAIN:
+        found = _tldextract()(host).top_domain_under_public_suffix
+    return found or None  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=1)
+def _tldextract():  # type: ignore[no-untyped-def]
+    """tldextract on its bundled list: no network, no cache files. Loaded only for hosts ``suffixes`` leaves."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def _host_of(url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.table import Table
@@ -12,7 +13,9 @@ from rich.text import Text
 from appvet.model import FIRST_PARTY, Review, SdkHit
 from appvet.report.plain import clean_lines
 from appvet.report.reasons import reason_line, reasons
-from appvet.traffic.model import Flow
+
+if TYPE_CHECKING:  # the traffic package pulls in capture parsers a review without -t never needs
+    from appvet.traffic.model import Flow
 
 MAX_ENDPOINT_ROWS = 40
 MAX_FLOW_LINES = 10

@@ -1,6 +1,6 @@
 """``appvet serve``, ``appvet users add/token/revoke`` and ``appvet audit verify``.
 
-Registered in ``appvet.cli`` with::
+Registered in ``appvet.cli_app`` (the full command line behind ``appvet.cli``) with::
 
     from appvet.serve.cli import audit_app, serve_cmd, users_app
     app.command("serve")(serve_cmd)
