@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from appvet.model import CONFIDENCE_ORDER, FIRST_PARTY, Capability, Evidence, Finding, Review, SdkHit
 from appvet.report import reasons, world
+from appvet.report.plain import code_found
 
 MANIFEST = "manifest"
 COLUMNS = ("Data category", "Code that can take it", "Owner", "Ultimate parent", "Country")
@@ -354,6 +355,7 @@ def sdk_rows(review: Review) -> list[dict[str, Any]]:
             "takes": sorted({(c.category, c.confidence) for c in caps}),
             "hosts": sorted(hosts.get(s.id, set())),
             "initialised": {True: "yes", False: "no", None: "unknown"}[s.initialised],
+            "code": code_found(s),
         })
     return rows
 

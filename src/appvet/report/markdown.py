@@ -126,7 +126,7 @@ def _sdks(r: Review) -> list[str]:
         hosts = ", ".join(code(h) for h in row["hosts"]) or "none found"
         out.append(f"- **{md(s.name)}** ({code(s.id)}; {md(', '.join(s.categories))}): {chain}; "
                    f"jurisdictions {md(', '.join(s.jurisdictions) or '?')}; can take: {takes}; endpoints: {hosts}; "
-                   f"initialised: {row['initialised']}")
+                   f"initialised: {row['initialised']}; {row['code']}")
         for link in s.owner_chain:
             if link.source:
                 out.append(f"  - source for {md(link.name)}: {code(link.source)}")

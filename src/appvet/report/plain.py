@@ -10,6 +10,10 @@ escape instead of sending it. JSON keeps the raw value (its encoder escapes cont
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from appvet.model import SdkHit
 
 # C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide text
 # (bidi embeddings, overrides and isolates; zero-width joiners and marks; line/paragraph separators).
@@ -34,3 +38,13 @@ def clean_lines(text: object) -> str:
 
 def has_control(text: str) -> bool:
     return _CONTROL.search(text) is not None
+
+
+MANIFEST_KINDS = frozenset({"meta-data", "component"})
+
+
+def code_found(sdk: SdkHit) -> str:
+    """How much of the SDK's code is in the app; an SDK known only from manifest entries says so."""
+    if sdk.class_count == 0 and set(sdk.matched_by) <= MANIFEST_KINDS:
+        return "manifest only: no code of it found"
+    return f"{sdk.class_count} {'class' if sdk.class_count == 1 else 'classes'}"

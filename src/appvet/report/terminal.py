@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from appvet.model import FIRST_PARTY, Review, SdkHit
-from appvet.report.plain import clean_lines
+from appvet.report.plain import clean_lines, code_found
 from appvet.report.reasons import reason_line, reasons
 
 if TYPE_CHECKING:  # the traffic package pulls in capture parsers a review without -t never needs
@@ -98,9 +98,9 @@ def _sdk_table(review: Review) -> Table:
     table.add_column("categories")
     table.add_column(f"owner chain (HQ country){as_of}")
     table.add_column("control")
-    table.add_column("classes", justify="right")
+    table.add_column("code found", justify="right")
     for s in review.sdks:
-        _row(table, s.name, ", ".join(s.categories), _chain(s), ", ".join(s.jurisdictions), str(s.class_count))
+        _row(table, s.name, ", ".join(s.categories), _chain(s), ", ".join(s.jurisdictions), code_found(s))
     return table
 
 

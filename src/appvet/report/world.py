@@ -95,8 +95,13 @@ def reach(review: Review) -> dict[str, CountryReach]:
         reasons[country].add(reason)
 
     for sdk in review.sdks:
+        seats = {link.country for link in sdk.owner_chain if link.country}
         for code in sdk.jurisdictions:
-            add(code, by_holder.get(sdk.id, set()), f"controls {sdk.name}")
+            if code in seats:
+                add(code, by_holder.get(sdk.id, set()), f"controls {sdk.name}")
+            else:
+                # A holding company's registered office (Cayman, BVI ...): a legal seat, not a place data goes.
+                add(code, set(), f"country of incorporation of an owner of {sdk.name}, not of its operations")
     for cert in review.app.signers:
         add(cert.country, by_holder.get(FIRST_PARTY, set()), f"app signer {cert.organisation or cert.subject}")
     for link in review.app.developer:
