@@ -107,3 +107,19 @@ def test_swift_classes_attributed_by_module(ios_kb) -> None:  # type: ignore[no-
     assert sdk_for_class_name(ios_kb, "_TtC8DemoShop11AppDelegate") is None
     assert class_of("-[_TtC12AppsFlyerLib13AFSDKInternal start]") == "_TtC12AppsFlyerLib13AFSDKInternal"
     assert class_of("+[MobClick(Extra) idfa]") == "MobClick" and class_of("sub_100004000") is None
+
+
+def test_version_does_not_depend_on_install_path(tmp_path: Path) -> None:
+    # Reports print the iOS knowledge-base version: two installs of the same data must agree on it.
+    import subprocess
+    import sys
+
+    package = Path(__file__).resolve().parents[2] / "src" / "appvet"
+    child = "from appvet.kb import load_kb; from appvet.kb.ios import load_ios; print(load_ios(load_kb()).version)"
+    versions = []
+    for place in ("one", "two/deeper"):
+        shutil.copytree(package, tmp_path / place / "appvet", ignore=shutil.ignore_patterns("__pycache__"))
+        env = {"PYTHONPATH": str(tmp_path / place), "APPVET_KB_CACHE": "0", "PATH": ""}
+        out = subprocess.run([sys.executable, "-c", child], env=env, check=True, capture_output=True, text=True)
+        versions.append(out.stdout.strip())
+    assert versions[0] == versions[1] != ""

@@ -142,6 +142,12 @@ def _validate(kind: str, rows: list[Any], label: str) -> None:
                                      f"{f' at {where}' if where else ''}", file=label)
 
 
+def _label(path: Path) -> str:
+    # Packaged files are named by their place in the package, as the main loader names them, so the
+    # version (a hash over names and content) is the same wherever appvet is installed.
+    return f"appvet/kb/data/ios/{path.name}" if path.parent == IOS_DIR else str(path)
+
+
 _memo: dict[tuple[str, int], IosKnowledge] = {}
 _overlays: dict[int, tuple[Path, ...]] = {}
 
@@ -162,14 +168,14 @@ def load_ios(kb: KnowledgeBase, overlays: Sequence[Path] = (), *, data_dir: Path
             blobs.append((p, p.read_bytes()))
         except OSError as exc:
             raise KnowledgeBaseError(f"cannot read: {exc.strerror}", file=str(p)) from None
-    digest = hashlib.sha256(b"".join(str(p).encode() + b"\0" + b for p, b in blobs)).hexdigest()
+    digest = hashlib.sha256(b"".join(_label(p).encode() + b"\0" + b for p, b in blobs)).hexdigest()
     key = (digest, id(kb))
     if key in _memo:
         return _memo[key]
     sdk_rows: dict[str, tuple[dict[str, Any], str]] = {}
     api_rows: dict[str, tuple[dict[str, Any], str]] = {}
     for p, data in blobs:
-        label = str(p)
+        label = _label(p)
         try:
             doc = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
