@@ -123,3 +123,30 @@ def test_version_does_not_depend_on_install_path(tmp_path: Path) -> None:
         out = subprocess.run([sys.executable, "-c", child], env=env, check=True, capture_output=True, text=True)
         versions.append(out.stdout.strip())
     assert versions[0] == versions[1] != ""
+
+
+def test_packaged_rows_skip_the_schema_check() -> None:
+    # The manifest of validated files covers the iOS rows too: an iOS review does not pay for jsonschema.
+    import os
+    import subprocess
+    import sys
+
+    child = ("import sys; from appvet.kb import load_kb; from appvet.kb.ios import load_ios; "
+             "assert load_ios(load_kb()).sdks; print('jsonschema' in sys.modules)")
+    env = {**os.environ, "APPVET_KB_CACHE": "0"}
+    out = subprocess.run([sys.executable, "-c", child], env=env, check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_changed_packaged_rows_are_revalidated(kb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from appvet.kb import loader
+
+    data = tmp_path / "data"
+    shutil.copytree(loader.DATA_DIR, data)
+    monkeypatch.setattr(loader, "DATA_DIR", data)
+    assert load_ios(kb).sdk_for_framework("BUAdSDK") == "pangle"
+    doc = json.loads((data / "ios" / "sdks.json").read_text())
+    doc["rows"][0].pop("sources")
+    (data / "ios" / "sdks.json").write_text(json.dumps(doc))
+    with pytest.raises(KnowledgeBaseError, match="'sources' is a required property"):
+        load_ios(kb)

@@ -200,6 +200,11 @@ def test_manifest_matches_packaged_files() -> None:
     for kb_file in loader.kb_files(loader.DATA_DIR):
         digest = hashlib.sha256(kb_file.data).hexdigest()
         assert trusted.get(kb_file.label) == digest, f"{kb_file.label} changed since validation: run scripts/import-kb"
+    ios = loader.ios_files(loader.DATA_DIR)
+    assert {f.label for f in ios} == {"ios/apis.json", "ios/sdks.json"}
+    for kb_file in ios:
+        digest = hashlib.sha256(kb_file.data).hexdigest()
+        assert trusted.get(kb_file.label) == digest, f"{kb_file.label} changed since validation: run scripts/import-kb"
 
 
 def test_tampered_data_is_revalidated(tmp_path: Path) -> None:

@@ -10,19 +10,18 @@ category must be one the main knowledge base defines.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from appvet.errors import KnowledgeBaseError
+from appvet.kb import loader
 from appvet.kb.knowledge import KnowledgeBase
 from appvet.kb.model import Sdk
 from appvet.model import Source
 
-IOS_DIR = Path(__file__).resolve().parent / "data" / "ios"
-KINDS = ("ios-sdks", "ios-apis")
+IOS_DIR = loader.DATA_DIR / loader.IOS_SUBDIR
 
 
 @dataclass(frozen=True)
@@ -111,43 +110,6 @@ class IosKnowledge:
         return self._by_kind.get(kind, {})
 
 
-def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.glob("*.json") if p.is_file()) if root.is_dir() else []
-
-
-_validators: dict[str, Any] = {}
-
-
-def _validate(kind: str, rows: list[Any], label: str) -> None:
-    if kind not in _validators:
-        from jsonschema import Draft202012Validator
-        from referencing import Registry, Resource
-
-        from appvet.kb.loader import SCHEMA_DIR
-
-        resources = []
-        for path in [*sorted(SCHEMA_DIR.glob("*.schema.json")), *sorted((IOS_DIR / "schema").glob("*.json"))]:
-            schema = json.loads(path.read_text(encoding="utf-8"))
-            resources.append((schema["$id"], Resource.from_contents(schema)))
-        registry: Registry = Registry().with_resources(resources)
-        schema = json.loads((IOS_DIR / "schema" / f"{kind}.schema.json").read_text(encoding="utf-8"))
-        _validators[kind] = Draft202012Validator(schema, registry=registry)
-    validator = _validators[kind]
-    for i, row in enumerate(rows):
-        err = next(iter(sorted(validator.iter_errors(row), key=lambda e: list(e.absolute_path))), None)
-        if err is not None:
-            where = "/".join(str(p) for p in err.absolute_path)
-            ident = row.get("id") or row.get("ref") if isinstance(row, dict) else None
-            raise KnowledgeBaseError(f"row {i}{f' (id {ident!r})' if ident else ''}: {err.message}"
-                                     f"{f' at {where}' if where else ''}", file=label)
-
-
-def _label(path: Path) -> str:
-    # Packaged files are named by their place in the package, as the main loader names them, so the
-    # version (a hash over names and content) is the same wherever appvet is installed.
-    return f"appvet/kb/data/ios/{path.name}" if path.parent == IOS_DIR else str(path)
-
-
 _memo: dict[tuple[str, int], IosKnowledge] = {}
 _overlays: dict[int, tuple[Path, ...]] = {}
 
@@ -157,37 +119,39 @@ def register_overlays(kb: KnowledgeBase, overlays: Sequence[Path]) -> None:
     _overlays[id(kb)] = tuple(Path(o) for o in overlays)
 
 
+def _files(root: Path) -> list[loader.KbFile]:
+    if root == IOS_DIR:
+        # Named by their place in the package, as the main loader names its files, so the version (a hash
+        # over names and content) is the same wherever appvet is installed.
+        return loader.ios_files(loader.DATA_DIR, loader.PACKAGED_LABEL)
+    return loader.dir_files(root, root, f"{root}/", (".json",))
+
+
 def load_ios(kb: KnowledgeBase, overlays: Sequence[Path] = (), *, data_dir: Path | None = None) -> IosKnowledge:
-    """Read, check and index the iOS rows against ``kb``; raise KnowledgeBaseError naming the file and row."""
-    root = data_dir or IOS_DIR
+    """Read, check and index the iOS rows against ``kb``; raise KnowledgeBaseError naming the file and row.
+
+    Packaged files that ``scripts/import-kb`` recorded as validated skip the schema check, as in
+    :func:`appvet.kb.loader.load_kb`; changed files and overlays are checked row by row.
+    """
     overlays = tuple(overlays) or _overlays.get(id(kb), ())
-    paths = _files(root) + [p for o in overlays for p in _files(Path(o) / "ios")]
-    blobs = []
-    for p in paths:
-        try:
-            blobs.append((p, p.read_bytes()))
-        except OSError as exc:
-            raise KnowledgeBaseError(f"cannot read: {exc.strerror}", file=str(p)) from None
-    digest = hashlib.sha256(b"".join(_label(p).encode() + b"\0" + b for p, b in blobs)).hexdigest()
+    files = _files(data_dir or IOS_DIR) + [f for o in overlays for f in _files(Path(o) / "ios")]
+    digest = hashlib.sha256(b"".join(f.label.encode() + b"\0" + f.data for f in files)).hexdigest()
     key = (digest, id(kb))
     if key in _memo:
         return _memo[key]
+    trusted = loader.read_manifest(loader.DATA_DIR, loader.PACKAGED_LABEL)
     sdk_rows: dict[str, tuple[dict[str, Any], str]] = {}
     api_rows: dict[str, tuple[dict[str, Any], str]] = {}
-    for p, data in blobs:
-        label = _label(p)
-        try:
-            doc = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise KnowledgeBaseError(f"not valid JSON: {exc}", file=label) from None
-        if not isinstance(doc, dict) or doc.get("kind") not in KINDS or not isinstance(doc.get("rows"), list):
-            raise KnowledgeBaseError(f'expected an object with "kind" ({" or ".join(KINDS)}) and "rows"', file=label)
-        _validate(doc["kind"], doc["rows"], label)
-        for row in doc["rows"]:
-            if doc["kind"] == "ios-sdks":
+    for kb_file in files:
+        label = kb_file.label
+        kind, rows = loader.parse_file(kb_file, loader.IOS_KINDS)
+        if trusted.get(label) != hashlib.sha256(kb_file.data).hexdigest():
+            loader.validate_rows(kind, rows, label)
+        for row in rows:
+            if kind == "ios-sdks":
                 sdk_rows[row["id"]] = (row, label)
             else:
-                api_rows[f"{row['kind']}:{row['ref']}"] = (row, label)
+                api_rows[str(loader.row_id(kind, row))] = (row, label)
     sdks: dict[str, IosSdk] = {}
     for sid, (row, label) in sdk_rows.items():
         twin = kb.sdks.get(sid)
