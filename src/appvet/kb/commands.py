@@ -35,12 +35,7 @@ def _link_on(ent: Entity, on: date) -> tuple[str | None, tuple[Source, ...], str
 
     A dated ownership change is its own evidence; an undated parent is stated by the entity row's sources.
     """
-    day = on.isoformat()
-    current = None
-    for change in ent.ownership:
-        if change.date > day:
-            break
-        current = change
+    current = ent.change_on(on)
     if current is not None:
         return current.date, current.sources, current.note
     if ent.ownership:

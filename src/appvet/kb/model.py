@@ -45,17 +45,22 @@ class Entity:
     no_country: str = ""
     """Why no country is given (a community project that no company controls); empty for organisations."""
 
+    def change_on(self, on: date) -> OwnershipChange | None:
+        """The latest ownership change at or before a date; ``None`` before the first one or without any."""
+        day = on.isoformat()
+        current = None
+        for change in self.ownership:
+            if change.date > day:
+                break
+            current = change
+        return current
+
     def parent_on(self, on: date) -> tuple[str | None, float | None]:
         """Direct parent and share on a date: the latest change at or before it, else ``parent``."""
         if not self.ownership:
             return self.parent, self.parent_share
-        day = on.isoformat()
-        current: tuple[str | None, float | None] = (None, None)
-        for change in self.ownership:
-            if change.date > day:
-                break
-            current = (change.parent, change.parent_share)
-        return current
+        change = self.change_on(on)
+        return (change.parent, change.parent_share) if change is not None else (None, None)
 
 
 @dataclass(frozen=True)
