@@ -127,16 +127,14 @@ def status_on(ban: BanList, on: date, app: str | None = None) -> BanStatus:
     return BanStatus("in-force", day, latest)
 
 
-def app_keys(package: str | None, name: str | None) -> tuple[str, ...]:
-    """The keys an app-limited event may name it by: its package, then its listed name."""
-    return tuple(k for k in (package, name) if k)
-
-
 def status_for_app(ban: BanList, on: date, package: str | None, name: str | None) -> BanStatus:
     """The list's status for one listed app: an event limited to the app by package or by name counts."""
     whole = status_on(ban, on)
-    for key in app_keys(package, name):
-        if any(e.apps for e in ban.events):
+    if not any(e.apps for e in ban.events):
+        return whole
+    # An app-limited event may name the app by its package or by its listed name; the package is tried first.
+    for key in (package, name):
+        if key:
             specific = status_on(ban, on, key)
             if specific != whole:
                 return specific
