@@ -150,3 +150,20 @@ def test_changed_packaged_rows_are_revalidated(kb, tmp_path: Path, monkeypatch) 
     (data / "ios" / "sdks.json").write_text(json.dumps(doc))
     with pytest.raises(KnowledgeBaseError, match="'sources' is a required property"):
         load_ios(kb)
+
+
+def test_rows_and_overlays_are_kept_per_knowledge_base_object(tmp_path: Path) -> None:
+    # Held by the object, not by id(): a knowledge base loaded later at the same address must not
+    # inherit another's overlays or iOS rows, and a dropped one leaves nothing behind.
+    import gc
+
+    from appvet.kb import ios, load_kb
+
+    kb = load_kb(use_cache=False)
+    ios.register_overlays(kb, [tmp_path])
+    assert load_ios(kb).sdks and kb in ios._overlays and kb in ios._memo
+    address = id(kb)
+    del kb
+    gc.collect()
+    assert address not in {id(k) for k in ios._overlays} and address not in ios._overlays
+    assert address not in {id(k) for k in ios._memo} and address not in ios._memo

@@ -10,6 +10,7 @@ category must be one the main knowledge base defines.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,13 +111,14 @@ class IosKnowledge:
         return self._by_kind.get(kind, {})
 
 
-_memo: dict[tuple[str, int], IosKnowledge] = {}
-_overlays: dict[int, tuple[Path, ...]] = {}
+# Keyed by the knowledge base object itself (not its id, which a later one may reuse); entries go with it.
+_memo: weakref.WeakKeyDictionary[KnowledgeBase, dict[str, IosKnowledge]] = weakref.WeakKeyDictionary()
+_overlays: weakref.WeakKeyDictionary[KnowledgeBase, tuple[Path, ...]] = weakref.WeakKeyDictionary()
 
 
 def register_overlays(kb: KnowledgeBase, overlays: Sequence[Path]) -> None:
     """Overlay directories whose ``ios/`` rows apply wherever ``kb`` is used (the command line's ``--kb``)."""
-    _overlays[id(kb)] = tuple(Path(o) for o in overlays)
+    _overlays[kb] = tuple(Path(o) for o in overlays)
 
 
 def _files(root: Path) -> list[loader.KbFile]:
@@ -133,12 +135,12 @@ def load_ios(kb: KnowledgeBase, overlays: Sequence[Path] = (), *, data_dir: Path
     Packaged files that ``scripts/import-kb`` recorded as validated skip the schema check, as in
     :func:`appvet.kb.loader.load_kb`; changed files and overlays are checked row by row.
     """
-    overlays = tuple(overlays) or _overlays.get(id(kb), ())
+    overlays = tuple(overlays) or _overlays.get(kb, ())
     files = _files(data_dir or IOS_DIR) + [f for o in overlays for f in _files(Path(o) / "ios")]
     digest = hashlib.sha256(b"".join(f.label.encode() + b"\0" + f.data for f in files)).hexdigest()
-    key = (digest, id(kb))
-    if key in _memo:
-        return _memo[key]
+    memo = _memo.setdefault(kb, {})
+    if digest in memo:
+        return memo[digest]
     trusted = loader.read_manifest(loader.DATA_DIR, loader.PACKAGED_LABEL)
     sdk_rows: dict[str, tuple[dict[str, Any], str]] = {}
     api_rows: dict[str, tuple[dict[str, Any], str]] = {}
@@ -184,5 +186,5 @@ def load_ios(kb: KnowledgeBase, overlays: Sequence[Path] = (), *, data_dir: Path
                            row.get("api_type")))
     dates = [s.as_of for s in (*[x for s in sdks.values() for x in s.sources], *[x for a in apis for x in a.sources])]
     result = IosKnowledge(f"{max(dates) if dates else '0000-00-00'}+{digest[:8]}", sdks, apis)
-    _memo[key] = result
+    memo[digest] = result
     return result
