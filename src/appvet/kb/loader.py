@@ -382,7 +382,8 @@ def merge(rows: Sequence[Row]) -> dict[str, dict[str, Row]]:
     return merged
 
 
-_FOLDED_LISTS = ("class_prefixes", "native_libs", "meta_data", "components", "domains", "sources")
+_FOLDED_LISTS = ("native_libs", "meta_data", "components", "domains", "sources")
+"""Fields :func:`fold_same_as` appends as they are; class and weak prefixes are sorted between the two."""
 
 
 def fold_same_as(merged: dict[str, dict[str, Row]]) -> None:
@@ -419,7 +420,7 @@ def fold_same_as(merged: dict[str, dict[str, Row]]) -> None:
             merged_row["class_prefixes"] = strong
         if weak:
             merged_row["weak_prefixes"] = weak
-        for field in _FOLDED_LISTS[1:]:
+        for field in _FOLDED_LISTS:
             values = list(merged_row.get(field, ()))
             values += [v for v in row.row.get(field, ()) if v not in values]
             if values:
