@@ -19,7 +19,6 @@ from appvet.model import Endpoint, Evidence
 MAX_EVIDENCE = 8
 
 _URL = re.compile(r"(?i)\b(?:https?|wss?|ftp)://[^\s\"'<>\\^`{|}]+")
-_HOST = re.compile(r"(?i)^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){2,}[a-z]{2,24}$")
 _IPV4 = re.compile(r"^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$")
 
 # Hosts that appear in every app as XML namespaces, schema ids and documentation links; data is not sent there.
