@@ -11,6 +11,7 @@ from pathlib import Path
 from appvet import __version__, budget
 from appvet.analyze import ios_capabilities, ios_endpoints, ios_findings, ios_sdks
 from appvet.analyze.sdks import owner_chain
+from appvet.bounds import cap_review
 from appvet.ingest.interface import Budget, Options
 from appvet.ios.bundle import open_bundle
 from appvet.ios.gather import IosFacts, gather
@@ -82,7 +83,7 @@ def review_ios(path: str | os.PathLike[str], *, kb: KnowledgeBase, options: Opti
         say("traffic")
         result = _with_traffic(result, kb, traffic, device, geoip, show_values)
         lap("traffic")
-    return result
+    return cap_review(result)
 
 
 def _developer(kb: KnowledgeBase, facts: IosFacts, on: date) -> tuple[OwnerLink, ...]:
