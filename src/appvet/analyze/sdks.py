@@ -314,10 +314,9 @@ def _merge_duplicates(kb: KnowledgeBase, hits: list[SdkHit]) -> tuple[list[SdkHi
         for key in keys:
             j = first_by_key.setdefault(key, i)
             parent[root(i)] = root(j)
-    grouped: dict[int, list[SdkHit]] = {}
+    groups: dict[int, list[SdkHit]] = {}
     for i, hit in enumerate(hits):
-        grouped.setdefault(root(i), []).append(hit)
-    groups = grouped
+        groups.setdefault(root(i), []).append(hit)
     out: list[SdkHit] = []
     aliases: dict[str, str] = {}
     for members in groups.values():
