@@ -34,7 +34,7 @@ class InputPackage:
     """The base APK first."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Budget:
     """The wall-clock guard of one stage; passes call ``check`` between units of work.
 
