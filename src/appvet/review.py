@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from appvet import __version__, budget
 from appvet.analyze import (
@@ -29,12 +30,15 @@ from appvet.bounds import cap_review
 from appvet.errors import InputError
 from appvet.ingest.interface import Budget, Options
 from appvet.ingest.open import open_input
+from appvet.ingest.zipread import Limits
 from appvet.ios.bundle import looks_like_ios
 from appvet.kb import KnowledgeBase, load_kb
 from appvet.kb.lookup import bans_for_app, match_signer
 from appvet.model import SCHEMA_VERSION, App, BanHit, OwnerLink, Review
 
 Progress = Callable[[str], None]
+P = TypeVar("P")
+F = TypeVar("F")
 
 
 def review(
@@ -60,14 +64,9 @@ def review(
     options = options or Options()
     on = on or date.today()
     say = progress or (lambda _msg: None)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal t0
-        now = time.perf_counter()
-        timings[stage] = round(now - t0, 4)
-        t0 = now
+    laps = Laps()
+    lap = laps.lap
+    timings = laps.timings
 
     if kb is None:
         say("knowledge base")
@@ -78,17 +77,7 @@ def review(
 
         return review_ios(path, kb=kb, options=options, progress=progress, on=on, traffic=traffic, device=device,
                           geoip=geoip, show_values=show_values, timings=timings)
-    say("opening")
-    package = open_input(path, options.limits)
-    lap("ingest")
-    try:
-        facts = gather(package, options, say)
-    except InputError as exc:
-        # Readers name the file inside the input; the person needs the input's path too.
-        if exc.file and not exc.file.startswith(str(path)):
-            exc.file = f"{path}!{exc.file}"
-        raise
-    lap("formats")
+    package, facts = open_and_gather(path, open_input, gather, options, say, lap)
 
     say("sdks")
     sdk_hits, attribution = sdks.detect(facts, kb, on)
@@ -170,6 +159,37 @@ def review(
         result = _with_traffic(result, kb, traffic, device, geoip, show_values)
         lap("traffic")
     return cap_review(result)
+
+
+class Laps:
+    """Seconds each stage of one review took: ``lap(stage)`` records the time since the previous lap."""
+
+    def __init__(self, timings: dict[str, float] | None = None) -> None:
+        self.timings = dict(timings or {})
+        self._t0 = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self._t0, 4)
+        self._t0 = now
+
+
+def open_and_gather(path: str | os.PathLike[str], open_: Callable[[str | os.PathLike[str], Limits], P],
+                    gather_: Callable[[P, Options, Progress], F], options: Options, say: Progress,
+                    lap: Progress) -> tuple[P, F]:
+    """Open the input (stage ``ingest``) and read its formats (stage ``formats``), for any platform."""
+    say("opening")
+    package = open_(path, options.limits)
+    lap("ingest")
+    try:
+        facts = gather_(package, options, say)
+    except InputError as exc:
+        # Readers name the file inside the input; the person needs the input's path too.
+        if exc.file and not exc.file.startswith(str(path)):
+            exc.file = f"{path}!{exc.file}"
+        raise
+    lap("formats")
+    return package, facts
 
 
 def peak_memory_mib() -> float:

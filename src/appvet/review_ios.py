@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 from appvet import __version__, budget
 from appvet.analyze import ios_capabilities, ios_endpoints, ios_findings, ios_sdks
 from appvet.analyze.sdks import owner_chain
-from appvet.errors import InputError
+from appvet.bounds import cap_review
 from appvet.ingest.interface import Budget, Options
 from appvet.ios.bundle import open_bundle
 from appvet.ios.gather import IosFacts, gather
@@ -36,29 +35,15 @@ def review_ios(path: str | os.PathLike[str], *, kb: KnowledgeBase, options: Opti
                on: date, traffic: Sequence[str | os.PathLike[str]] = (), device: str | os.PathLike[str] | None = None,
                geoip: Sequence[str | os.PathLike[str]] = (), show_values: bool = False,
                ios_kb: IosKnowledge | None = None, timings: dict[str, float] | None = None) -> Review:
-    from appvet.review import _bans, _with_traffic
+    from appvet.review import Laps, _bans, _with_traffic, open_and_gather
 
     say = progress or (lambda _m: None)
-    timings = dict(timings or {})
-    t0 = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal t0
-        now = time.perf_counter()
-        timings[stage] = round(now - t0, 4)
-        t0 = now
+    laps = Laps(timings)
+    lap = laps.lap
+    timings = laps.timings
 
     ios_kb = ios_kb or load_ios(kb)
-    say("opening")
-    bundle = open_bundle(path, options.limits)
-    lap("ingest")
-    try:
-        facts = gather(bundle, options, say)
-    except InputError as exc:
-        if exc.file and not exc.file.startswith(str(path)):
-            exc.file = f"{path}!{exc.file}"
-        raise
-    lap("formats")
+    bundle, facts = open_and_gather(path, open_bundle, gather, options, say, lap)
     say("sdks")
     sdk_hits, attribution = ios_sdks.detect(facts, ios_kb, kb, on)
     lap("sdks")
@@ -98,7 +83,7 @@ def review_ios(path: str | os.PathLike[str], *, kb: KnowledgeBase, options: Opti
         say("traffic")
         result = _with_traffic(result, kb, traffic, device, geoip, show_values)
         lap("traffic")
-    return result
+    return cap_review(result)
 
 
 def _developer(kb: KnowledgeBase, facts: IosFacts, on: date) -> tuple[OwnerLink, ...]:

@@ -77,3 +77,26 @@ def test_colliding_findings_are_rekeyed_by_their_own_evidence_in_any_order() -> 
 def test_exact_duplicates_are_reported_once() -> None:
     a = _flow_finding("La;->m()V")
     assert unique_fingerprints([a, dataclasses.replace(a)]) == [a]
+
+
+def test_ios_findings_fingerprints_are_unique_with_two_urls_on_one_tracking_host(kb) -> None:  # type: ignore[no-untyped-def]
+    from appvet.analyze import ios_capabilities, ios_findings, ios_sdks
+    from appvet.ingest.interface import Options
+    from appvet.ios.bundle import open_bundle
+    from appvet.ios.gather import gather
+    from appvet.kb.ios import load_ios
+
+    ios_kb = load_ios(kb)
+    facts = gather(open_bundle(BUILT / "ios" / "demoshop.ipa"), Options())
+    sdk_hits, attribution = ios_sdks.detect(facts, ios_kb, kb, ON)
+    caps = ios_capabilities.find(facts, ios_kb, attribution)
+    tracked = next(e for e in review(BUILT / "ios" / "demoshop.ipa", kb=kb, on=ON).endpoints
+                   if e.holder == "pangle" and e.kind == "url")
+    value = tracked.value + "report/"
+    second = dataclasses.replace(tracked, value=value,
+                                 evidence=tuple(dataclasses.replace(e, excerpt=value) for e in tracked.evidence))
+    found = ios_findings.derive(facts, ios_kb, caps, sdk_hits, [], [tracked, second], attribution)
+    on_host = [f for f in found if f.rule == "AV303"]
+    assert len(on_host) == 2
+    prints = [f.fingerprint for f in found]
+    assert len(prints) == len(set(prints))

@@ -24,10 +24,10 @@ def _expired_for(stage: str):  # type: ignore[no-untyped-def]
     """A ``Budget.start`` that hands ``stage`` a budget already spent, and every other stage a fresh one."""
     real = Budget.start.__func__  # type: ignore[attr-defined]
 
-    def start(cls, name: str, seconds: float, **work) -> Budget:  # type: ignore[no-untyped-def]
+    def start(cls, name: str, seconds: float) -> Budget:  # type: ignore[no-untyped-def]
         if name == stage:
-            return Budget(name, seconds, time.monotonic() - seconds - 1, **work)
-        return real(cls, name, seconds, **work)
+            return Budget(name, seconds, time.monotonic() - seconds - 1)
+        return real(cls, name, seconds)
 
     return classmethod(start)
 

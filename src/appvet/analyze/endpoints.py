@@ -19,7 +19,6 @@ from appvet.model import Endpoint, Evidence
 MAX_EVIDENCE = 8
 
 _URL = re.compile(r"(?i)\b(?:https?|wss?|ftp)://[^\s\"'<>\\^`{|}]+")
-_HOST = re.compile(r"(?i)^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){2,}[a-z]{2,24}$")
 _IPV4 = re.compile(r"^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$")
 
 # Hosts that appear in every app as XML namespaces, schema ids and documentation links; data is not sent there.
@@ -224,18 +223,40 @@ def candidates(s: str, kb: KnowledgeBase, own: set[str] | None = None,
     return [(c.value, c.host, c.kind) for c in shapes(s) if rules.keep(c, host_use)]
 
 
-def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution, budget: Budget) -> list[Endpoint]:
-    found: dict[tuple[str, str], list] = {}  # (value, kind) -> [host, holders, evidence]
-    holders_seen: dict[tuple[str, str], set[str]] = defaultdict(set)
-    rules = HostRules(kb, lambda: own_names(facts))
+class Found:
+    """Endpoints gathered from one app: per (value, kind) its host, the holders of the code using it,
+    and the first ``MAX_EVIDENCE`` distinct pieces of evidence."""
 
-    def add(value: str, host: str, kind: str, ev: Evidence, holder: str | None) -> None:
-        key = (value, kind)
-        row = found.setdefault(key, [host, []])
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], tuple[str, set[str], list[Evidence]]] = {}
+
+    def add(self, value: str, host: str, kind: str, ev: Evidence, holder: str | None) -> None:
+        _host, holders, evidence = self._rows.setdefault((value, kind), (host, set(), []))
         if holder:
-            holders_seen[key].add(holder)
-        if len(row[1]) < MAX_EVIDENCE and ev not in row[1]:
-            row[1].append(ev)
+            holders.add(holder)
+        if len(evidence) < MAX_EVIDENCE and ev not in evidence:
+            evidence.append(ev)
+
+    def endpoints(self, kb: KnowledgeBase) -> list[Endpoint]:
+        """One ``Endpoint`` per (value, kind) with its domain and owner, sorted by host and value."""
+        out = []
+        for (value, kind), (host, holders, evidence) in self._rows.items():
+            domain = None if kind == "ip" else registrable_domain(host)
+            owner = kb.entity_for_host(host) if kind != "ip" else None
+            out.append(Endpoint(
+                value=value, host=host, kind=kind,  # type: ignore[arg-type]
+                domain=domain, owner=owner, owner_country=kb.entities[owner].country_hq if owner else None,
+                holder=", ".join(sorted(holders)) if holders else None,
+                evidence=tuple(sorted(evidence, key=lambda e: (e.kind, e.file, e.locator, e.excerpt))),
+            ))
+        out.sort(key=lambda e: (e.host, e.value))
+        return out
+
+
+def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution, budget: Budget) -> list[Endpoint]:
+    found = Found()
+    add = found.add
+    rules = HostRules(kb, lambda: own_names(facts))
 
     for unit in facts.dex:
         budget.check(facts.package.file_name)
@@ -279,23 +300,4 @@ def find(facts: AppFacts, kb: KnowledgeBase, attribution: Attribution, budget: B
                 if rules.keep(c, False):
                     add(c.value, c.host, c.kind, Evidence(text.kind, text.path, text.path, c.value), None)
 
-    endpoints = []
-    for (value, kind), (host, evidence) in found.items():
-        domain = None if kind == "ip" else registrable_domain(host)
-        owner = kb.entity_for_host(host) if kind != "ip" else None
-        country = kb.entities[owner].country_hq if owner else None
-        holders = sorted(holders_seen.get((value, kind), ()))
-        endpoints.append(
-            Endpoint(
-                value=value,
-                host=host,
-                kind=kind,  # type: ignore[arg-type]
-                domain=domain,
-                owner=owner,
-                owner_country=country,
-                holder=", ".join(holders) if holders else None,
-                evidence=tuple(sorted(evidence, key=lambda e: (e.kind, e.file, e.locator, e.excerpt))),
-            )
-        )
-    endpoints.sort(key=lambda e: (e.host, e.value))
-    return endpoints
+    return found.endpoints(kb)

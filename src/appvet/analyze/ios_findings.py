@@ -8,7 +8,7 @@ AV304: code uses an API that needs a declared reason, and no privacy manifest de
 
 from __future__ import annotations
 
-from appvet.analyze.findings import HIGH_SENSITIVITY, RULES, behaviour_findings, sdk_data_access
+from appvet.analyze.findings import HIGH_SENSITIVITY, RULES, behaviour_findings, sdk_data_access, unique_fingerprints
 from appvet.analyze.ios_capabilities import MANIFEST_HOLDER
 from appvet.analyze.ios_sdks import IosAttribution
 from appvet.ios.gather import IosFacts
@@ -235,5 +235,4 @@ def derive(facts: IosFacts, ios_kb: IosKnowledge, caps: list[Capability], sdks: 
              + (required_reasons(facts, ios_kb, attribution, sdks) if attribution else [])
              + tracking_domains(facts, ios_kb, sdks, endpoints) + transport(facts) + encrypted(facts)
              + archive(facts) + behaviour_findings(behaviours, sdks))
-    found.sort(key=lambda f: (f.rule, f.fingerprint))
-    return found
+    return unique_fingerprints(found)

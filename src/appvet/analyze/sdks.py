@@ -87,7 +87,7 @@ class Attribution:
         """``first-party``, ``sdk`` or ``library``."""
         if holder == FIRST_PARTY:
             return FIRST_PARTY
-        return LIBRARY if holder in self._kb.libraries and holder not in self._kb.sdks else SDK
+        return LIBRARY if is_library(self._kb, holder) else SDK
 
     def holder_package(self, class_name: str, holder: str) -> str:
         if holder != FIRST_PARTY:
@@ -101,6 +101,11 @@ class Attribution:
                 if class_name.startswith(prefix) or class_name == prefix.rstrip("."):
                     return prefix.rstrip(".")
         return package_of(class_name) or "(default package)"
+
+
+def is_library(kb: KnowledgeBase, holder_id: str) -> bool:
+    """An open-source library's id, not an SDK's (an id both tables hold is the SDK's)."""
+    return holder_id in kb.libraries and holder_id not in kb.sdks
 
 
 def _match_length(class_name: str, prefixes: tuple[str, ...]) -> int:
@@ -165,8 +170,7 @@ def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[
             name = dotted(cls.descriptor)
             holder = resolve_class(kb, name, present, app_package)
             if holder is not None:
-                is_library = holder in kb.libraries and holder not in kb.sdks
-                t = (lib_tallies if is_library else tallies)[holder]
+                t = (lib_tallies if is_library(kb, holder) else tallies)[holder]
                 t.classes += 1
                 t.matched_by.add("class-prefix")
                 if len(t.evidence) < MAX_CLASS_EVIDENCE:
@@ -204,7 +208,7 @@ def detect(facts: AppFacts, kb: KnowledgeBase, on: date | None = None) -> tuple[
                 )
         for comp in manifest.summary.components:
             sdk = _component_holder(kb, comp.name, present, app_package)
-            if sdk is not None and sdk in kb.libraries and sdk not in kb.sdks:
+            if sdk is not None and is_library(kb, sdk):
                 continue  # a library's component: the class-prefix pass has counted it
             if sdk is not None:
                 t = tallies[sdk]
@@ -310,10 +314,9 @@ def _merge_duplicates(kb: KnowledgeBase, hits: list[SdkHit]) -> tuple[list[SdkHi
         for key in keys:
             j = first_by_key.setdefault(key, i)
             parent[root(i)] = root(j)
-    grouped: dict[int, list[SdkHit]] = {}
+    groups: dict[int, list[SdkHit]] = {}
     for i, hit in enumerate(hits):
-        grouped.setdefault(root(i), []).append(hit)
-    groups = grouped
+        groups.setdefault(root(i), []).append(hit)
     out: list[SdkHit] = []
     aliases: dict[str, str] = {}
     for members in groups.values():

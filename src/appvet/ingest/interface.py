@@ -36,46 +36,30 @@ class InputPackage:
 
 @dataclass
 class Budget:
-    """The bounds of one stage: counted work first, wall-clock seconds only as a last resort.
+    """The wall-clock guard of one stage; passes call ``check`` between units of work.
 
-    A stage that can grow with its input counts its work (methods, instructions, edges, stored
-    facts) with ``spend`` against ``work``; that bound is what normally stops it, so the same
-    input gives the same report on a fast machine and on a busy one. ``seconds`` is a guard
-    against a stage that runs away in a way the work count did not foresee; when it trips, the
-    Skip says it was the time guard, so a reader knows that this part of the report may differ
-    between runs.
+    It is a last resort: a stage that can grow with its input bounds its own work (``flows``
+    counts instructions, methods and stored facts), so the same input gives the same report on a
+    fast machine and on a busy one. When the guard trips, the Skip says so, and a reader knows
+    that this part of the report may differ between runs.
     """
 
     stage: str
     seconds: float
     started: float
-    work: int | None = None
-    """Units of work allowed (``None``: not counted)."""
-    unit: str = "steps"
-    spent: int = 0
 
     @classmethod
-    def start(cls, stage: str, seconds: float, *, work: int | None = None, unit: str = "steps") -> Budget:
-        return cls(stage, seconds, time.monotonic(), work, unit)
+    def start(cls, stage: str, seconds: float) -> Budget:
+        return cls(stage, seconds, time.monotonic())
 
     def exceeded(self) -> bool:
         return time.monotonic() - self.started > self.seconds
 
     def check(self, file: str) -> None:
-        """The time guard: raise ``LimitExceeded`` once the stage has run for more than ``seconds``."""
+        """Raise ``LimitExceeded`` once the stage has run for more than ``seconds``."""
         if self.exceeded():
             raise LimitExceeded(f"stage '{self.stage}' ran past its time guard of {self.seconds:g} s "
                                 "(a last-resort bound: this part may differ on a faster machine)", file=file)
-
-    def spend(self, units: int, file: str) -> None:
-        """Count ``units`` of work; raise ``LimitExceeded`` once the work bound is passed."""
-        self.spent += units
-        if self.work is not None and self.spent > self.work:
-            raise LimitExceeded(f"stage '{self.stage}' reached its work bound of {self.work:,} {self.unit}",
-                                file=file)
-
-    def out_of_work(self) -> bool:
-        return self.work is not None and self.spent >= self.work
 
 
 @dataclass(frozen=True)
