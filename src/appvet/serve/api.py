@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from appvet import __version__
@@ -17,7 +17,7 @@ JobId = Path(pattern=core.JOB_ID, description="job id (32 hex digits)")
 
 def router(svc: core.Services) -> APIRouter:
     r = APIRouter(prefix="/api")
-    need = core.Principal(svc)
+    need = Depends(core.bearer)
 
     @r.get("/health", tags=["service"])
     def health() -> dict[str, str]:
