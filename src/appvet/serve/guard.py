@@ -126,10 +126,11 @@ class Guard:
         elif path.startswith("/ui/") and method not in ("GET", "HEAD") and path != "/ui/login":
             from appvet.serve import sessions
 
-            found = await anyio.to_thread.run_sync(sessions.lookup, self.svc, _cookie(headers), False)
+            found = await anyio.to_thread.run_sync(sessions.lookup, self.svc, _cookie(headers))
             if found is None:
                 await answer(401, "sign in first")
                 return
+            state["session"] = found  # the route takes it from here instead of looking it up again
 
         cap = self.body_cap(path)
         declared = headers.get("content-length")

@@ -24,7 +24,8 @@ def router(svc: core.Services) -> APIRouter:
     secure = svc.settings.secure_cookies
 
     def session(request: Request) -> tuple[auth.Principal, dict[str, Any]] | None:
-        return sessions.lookup(svc, request.cookies.get(core.SESSION_COOKIE))
+        checked = getattr(request.state, "session", None)  # the guard's, on every post
+        return checked if checked is not None else sessions.lookup(svc, request.cookies.get(core.SESSION_COOKIE))
 
     def signed_in(request: Request) -> tuple[auth.Principal, dict[str, Any]]:
         found = session(request)
