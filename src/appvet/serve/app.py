@@ -166,14 +166,18 @@ def team_jobs(svc: Services, who: auth.Principal, limit: int = 200) -> list[dict
     return [dict(r._mapping) for r in rows]
 
 
-def job_review(svc: Services, job: dict[str, Any]) -> Review:
+def review_text(svc: Services, job: dict[str, Any]) -> str:
+    """A finished job's review as stored (JSON text); 409 while the job has none."""
     from appvet.fleet.store import reviews
 
     if job["state"] != "done" or job["review_id"] is None:
         raise HTTPException(409, f"job is {job['state']}, no review yet")
     with svc.engine.connect() as conn:
-        text = conn.execute(select(reviews.c.review_json).where(reviews.c.id == job["review_id"])).scalar_one()
-    return from_dict(json.loads(text))
+        return str(conn.execute(select(reviews.c.review_json).where(reviews.c.id == job["review_id"])).scalar_one())
+
+
+def job_review(svc: Services, job: dict[str, Any]) -> Review:
+    return from_dict(json.loads(review_text(svc, job)))
 
 
 def html_report(review: Review) -> str:
@@ -200,13 +204,7 @@ def report_response(svc: Services, job: dict[str, Any], kind: str) -> Response:
     from fastapi.responses import FileResponse
 
     if kind == "json":
-        from appvet.fleet.store import reviews
-
-        if job["state"] != "done" or job["review_id"] is None:
-            raise HTTPException(409, f"job is {job['state']}, no review yet")
-        with svc.engine.connect() as conn:
-            text = conn.execute(select(reviews.c.review_json).where(reviews.c.id == job["review_id"])).scalar_one()
-        return Response(text, media_type="application/json")
+        return Response(review_text(svc, job), media_type="application/json")
     path = _report_file(svc, job, kind)
     if kind == "html":
         html = path.read_text(encoding="utf-8")
