@@ -238,10 +238,13 @@ def known_policies() -> set[str]:
     return names
 
 
-async def save_upload(svc: Services, who: auth.Principal, kind: str, name: str, chunks: AsyncIterator[bytes],
-                      declared: int | None) -> UploadOut:
+async def save_upload(svc: Services, who: auth.Principal, kind: str, name: str, request: Request) -> UploadOut:
+    """Store the request's body as an upload of ``kind``; the guard has refused a malformed length."""
     from starlette.concurrency import run_in_threadpool
 
+    length = request.headers.get("content-length")
+    declared = int(length) if length and length.isdigit() else None
+    chunks = request.stream()
     if kind not in db.UPLOAD_KINDS:
         raise HTTPException(422, f"kind: one of {', '.join(db.UPLOAD_KINDS)}")
     limit = svc.settings.upload_limits[kind]

@@ -91,9 +91,7 @@ def router(svc: core.Services) -> APIRouter:
         # Database work goes to the thread pool: this handler runs on the event loop.
         who, data = await run_in_threadpool(signed_in, request)
         check_csrf(data, request.headers.get("x-csrf-token"))
-        declared = request.headers.get("content-length")
-        up = await core.save_upload(svc, who, kind, name, request.stream(),
-                                    int(declared) if declared and declared.isdigit() else None)
+        up = await core.save_upload(svc, who, kind, name, request)
         out: dict[str, Any] = {"upload": up.model_dump()}
         if kind == "app":
             try:
