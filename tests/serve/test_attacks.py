@@ -295,6 +295,17 @@ def test_replayed_cookie_after_sign_out_is_refused(server: Server, red_job: dict
         f"/api/jobs/{red_job['id']}/approvals").json())
 
 
+def test_another_cookie_with_json_or_spaces_does_not_sign_the_user_out_of_posts(server: Server) -> None:
+    c = _sign_in(server, "ana")
+    cookie = c.cookies.get("appvet_session")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/ui/").text).group(1)  # type: ignore[union-attr]
+    raw = httpx.Client(base_url=server.url, timeout=30)
+    header = f'prefs={{"theme":"dark"}}; note=a b; appvet_session={cookie}'
+    assert raw.get("/ui/", headers={"Cookie": header}).status_code == 200
+    r = raw.post("/ui/logout", data={"csrf": csrf}, headers={"Cookie": header})
+    assert r.status_code == 303 and r.headers["location"] == "/ui/login"
+
+
 def test_idle_session_ends(server: Server) -> None:
     c = _sign_in(server, "ana")
     assert c.get("/ui/").status_code == 200
