@@ -71,8 +71,10 @@ def load(data: bytes, max_bytes: int, max_events: int = 200_000, max_depth: int 
             if count > max_events:
                 raise YamlRefused(f"more than {max_events} YAML nodes")
         return yaml.safe_load(data)
+    except YamlRefused:
+        raise
     except RecursionError:
         raise YamlRefused("nested too deeply") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a scalar such as 2020-02-30 that is no date
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise YamlRefused(f"not valid YAML: {first}") from None

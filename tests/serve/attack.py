@@ -20,18 +20,8 @@ def raw_request(port: int, head: str, body: bytes = b"", wait: float = 5.0) -> t
     t0 = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
         s.sendall(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n\r\n" + body)
-        data = b""
-        try:
-            while b"\r\n\r\n" not in data:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        except TimeoutError:
-            return None, data, time.monotonic() - t0
-    if not data.startswith(b"HTTP/"):
-        return None, data, time.monotonic() - t0
-    return int(data.split(b" ", 2)[1]), data, time.monotonic() - t0
+        status, data = _answer(s, b"\r\n\r\n")
+    return status, data, time.monotonic() - t0
 
 
 def stream_body(port: int, head: str, total: int, chunk: int = 1024 * 1024,
@@ -48,17 +38,22 @@ def stream_body(port: int, head: str, total: int, chunk: int = 1024 * 1024,
             s.sendall(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass
-        data = b""
-        try:
-            while b"\r\n" not in data:
-                got = s.recv(65536)
-                if not got:
-                    break
-                data += got
-        except (TimeoutError, ConnectionResetError):
-            return None, sent
-    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else None
+        status, _data = _answer(s, b"\r\n")
     return status, sent
+
+
+def _answer(s: socket.socket, until: bytes) -> tuple[int | None, bytes]:
+    """Read the server's answer up to ``until``; (its status, or None when none came, the bytes read)."""
+    data = b""
+    try:
+        while until not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (TimeoutError, ConnectionResetError):
+        return None, data
+    return (int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else None), data
 
 
 def rss(pid: int, children: bool = False) -> int:

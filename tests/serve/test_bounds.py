@@ -70,6 +70,17 @@ def test_deep_waivers_are_a_policy_error() -> None:
         parse_waivers(("waivers: " + "[" * 20_000 + "]" * 20_000).encode(), "w.yaml")
 
 
+def test_an_impossible_date_is_a_refusal_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(YamlRefused, match="not valid YAML: day is out of range"):
+        load(b"expires: 2020-02-30\n", 1024)
+    with pytest.raises(PolicyError, match="day is out of range"):
+        parse_waivers(b"waivers:\n- rule: AV001\n  expires: 2020-02-30\n", "w.yaml")
+    p = tmp_path / "dated.yaml"
+    p.write_text("imei: ['350000000000000']\nseen: 2020-02-30\n")
+    with pytest.raises(AppvetError, match="day is out of range"):
+        load_profile(p)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.recursive(st.one_of(st.integers(), st.text(max_size=5)),
                     lambda inner: st.one_of(st.lists(inner, max_size=3),

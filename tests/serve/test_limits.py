@@ -11,7 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, select
 
+from appvet.serve import db
 from tests.serve.attack import raw_request
 from tests.serve.conftest import FIXTURES, Client
 from tests.serve.server import Server, add_users, free_port, make_server
@@ -40,6 +42,16 @@ def test_quotas_answer_429_and_413(tight: Server) -> None:
     if ana.http.get(f"/api/jobs/{first.json()['id']}").json()["state"] in ("queued", "running"):
         assert second.status_code == 429 and "queued or running" in second.json()["detail"]
         assert second.headers.get("retry-after")
+    # Whatever the timing above: a job held queued counts against its user.
+    engine = create_engine(tight.store)
+    with engine.begin() as conn:
+        user = conn.execute(select(db.users.c.id, db.users.c.team_id).where(db.users.c.name == "ana")).one()
+        conn.execute(db.jobs.insert().values(id="f" * 32, team_id=user.team_id, user_id=user.id, app_sha256=sha,
+                                             app_name="held", request="{}", state="queued", progress="queued",
+                                             attempts=0, created_at=db.now()))
+    engine.dispose()
+    held = ana.http.post("/api/jobs", json={"app": sha, "policy": "default"})
+    assert held.status_code == 429 and "queued or running" in held.json()["detail"]
     big = ana.http.post("/api/uploads", params={"kind": "app", "name": "m.apk"},
                         content=(FIXTURES / "multisdk.apk").read_bytes() + b"\0" * 10_000)
     assert big.status_code == 413 and "upload space" in big.json()["detail"]

@@ -108,3 +108,20 @@ def test_worker_reports_unreadable_input(tmp_path: Path) -> None:
     stages: list[str] = []
     result = run_worker({"app": str(p), "on": "2026-01-01", "out": str(tmp_path)}, 60, stages.append)
     assert result["status"] == "input" and "knowledge base" in stages
+
+
+def test_api_dependency_refuses_a_request_the_guard_did_not_check() -> None:
+    from fastapi import HTTPException
+    from starlette.requests import Request
+
+    from appvet.serve.app import bearer
+
+    # A good-looking token on a request the guard never saw is not checked here a second way.
+    unchecked = Request({"type": "http", "method": "GET", "path": "/api/me", "state": {},
+                         "headers": [(b"authorization", b"Bearer avt_anything")]})
+    with pytest.raises(HTTPException) as refused:
+        bearer(unchecked)
+    assert refused.value.status_code == 401
+    who = auth.Principal(user_id=1, name="u", team_id=1, team="t", role="analyst", token_id=1)
+    checked = Request({"type": "http", "method": "GET", "path": "/api/me", "state": {"who": who}, "headers": []})
+    assert bearer(checked) is who

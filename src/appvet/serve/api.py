@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from appvet import __version__
@@ -17,7 +17,7 @@ JobId = Path(pattern=core.JOB_ID, description="job id (32 hex digits)")
 
 def router(svc: core.Services) -> APIRouter:
     r = APIRouter(prefix="/api")
-    need = core.Principal(svc)
+    need = Depends(core.bearer)
 
     @r.get("/health", tags=["service"])
     def health() -> dict[str, str]:
@@ -32,9 +32,7 @@ def router(svc: core.Services) -> APIRouter:
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
     async def upload(request: Request, kind: Literal["app", "capture", "device"] = Query(...),
                      name: str = Query("", max_length=255), who: Who = need) -> core.UploadOut:
-        declared = request.headers.get("content-length")
-        size = int(declared) if declared and declared.isdigit() else None
-        return await core.save_upload(svc, who, kind, name, request.stream(), size)
+        return await core.save_upload(svc, who, kind, name, request)
 
     @r.post("/jobs", tags=["jobs"], status_code=201, response_model=core.JobOut)
     def submit(req: core.JobRequest, who: Who = need) -> core.JobOut:

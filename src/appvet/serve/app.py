@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
@@ -166,14 +166,18 @@ def team_jobs(svc: Services, who: auth.Principal, limit: int = 200) -> list[dict
     return [dict(r._mapping) for r in rows]
 
 
-def job_review(svc: Services, job: dict[str, Any]) -> Review:
+def review_text(svc: Services, job: dict[str, Any]) -> str:
+    """A finished job's review as stored (JSON text); 409 while the job has none."""
     from appvet.fleet.store import reviews
 
     if job["state"] != "done" or job["review_id"] is None:
         raise HTTPException(409, f"job is {job['state']}, no review yet")
     with svc.engine.connect() as conn:
-        text = conn.execute(select(reviews.c.review_json).where(reviews.c.id == job["review_id"])).scalar_one()
-    return from_dict(json.loads(text))
+        return str(conn.execute(select(reviews.c.review_json).where(reviews.c.id == job["review_id"])).scalar_one())
+
+
+def job_review(svc: Services, job: dict[str, Any]) -> Review:
+    return from_dict(json.loads(review_text(svc, job)))
 
 
 def html_report(review: Review) -> str:
@@ -200,13 +204,7 @@ def report_response(svc: Services, job: dict[str, Any], kind: str) -> Response:
     from fastapi.responses import FileResponse
 
     if kind == "json":
-        from appvet.fleet.store import reviews
-
-        if job["state"] != "done" or job["review_id"] is None:
-            raise HTTPException(409, f"job is {job['state']}, no review yet")
-        with svc.engine.connect() as conn:
-            text = conn.execute(select(reviews.c.review_json).where(reviews.c.id == job["review_id"])).scalar_one()
-        return Response(text, media_type="application/json")
+        return Response(review_text(svc, job), media_type="application/json")
     path = _report_file(svc, job, kind)
     if kind == "html":
         html = path.read_text(encoding="utf-8")
@@ -240,10 +238,13 @@ def known_policies() -> set[str]:
     return names
 
 
-async def save_upload(svc: Services, who: auth.Principal, kind: str, name: str, chunks: AsyncIterator[bytes],
-                      declared: int | None) -> UploadOut:
+async def save_upload(svc: Services, who: auth.Principal, kind: str, name: str, request: Request) -> UploadOut:
+    """Store the request's body as an upload of ``kind``; the guard has refused a malformed length."""
     from starlette.concurrency import run_in_threadpool
 
+    length = request.headers.get("content-length")
+    declared = int(length) if length and length.isdigit() else None
+    chunks = request.stream()
     if kind not in db.UPLOAD_KINDS:
         raise HTTPException(422, f"kind: one of {', '.join(db.UPLOAD_KINDS)}")
     limit = svc.settings.upload_limits[kind]
@@ -577,27 +578,13 @@ def client_ip(request: Request) -> str:
     return ip if isinstance(ip, str) else (request.client.host if request.client else "?")
 
 
-def bearer(svc: Services) -> Callable[[Request], auth.Principal]:
-    def dependency(request: Request) -> auth.Principal:
-        who = getattr(request.state, "who", None)
-        if isinstance(who, auth.Principal):
-            return who  # the guard checked the token before any body was read
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-        found = auth.authenticate(svc.engine, token.strip())
-        if found is None:
-            if not svc.limiter.allow(client_ip(request)):
-                raise HTTPException(429, "too many failed sign-ins; wait", headers={"Retry-After": "10"})
-            raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
-        return found
-
-    return dependency
-
-
-def Principal(svc: Services) -> Any:
-    return Depends(bearer(svc))
+def bearer(request: Request) -> auth.Principal:
+    """The caller of an API route: the guard checks every token under /api before any body is read,
+    so a route it did not check is refused rather than checked a second, different way."""
+    who = getattr(request.state, "who", None)
+    if not isinstance(who, auth.Principal):
+        raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    return who
 
 
 def sign(svc: Services, data: dict[str, Any]) -> str:

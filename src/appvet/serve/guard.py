@@ -126,10 +126,11 @@ class Guard:
         elif path.startswith("/ui/") and method not in ("GET", "HEAD") and path != "/ui/login":
             from appvet.serve import sessions
 
-            found = await anyio.to_thread.run_sync(sessions.lookup, self.svc, _cookie(headers), False)
+            found = await anyio.to_thread.run_sync(sessions.lookup, self.svc, _cookie(headers))
             if found is None:
                 await answer(401, "sign in first")
                 return
+            state["session"] = found  # the route takes it from here instead of looking it up again
 
         cap = self.body_cap(path)
         declared = headers.get("content-length")
@@ -177,20 +178,14 @@ class Guard:
 
 
 def _cookie(headers: dict[str, str]) -> str | None:
-    from http.cookies import CookieError, SimpleCookie
+    """The session cookie as the routes read it (Starlette's parser): ``SimpleCookie`` gives up on
+    the whole header at another cookie's JSON or space, and a signed-in user could not post."""
+    from starlette.requests import cookie_parser
 
     from appvet.serve.app import SESSION_COOKIE
 
     raw = headers.get("cookie")
-    if not raw:
-        return None
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(raw)
-    except CookieError:
-        return None
-    morsel = jar.get(SESSION_COOKIE)
-    return morsel.value if morsel else None
+    return cookie_parser(raw).get(SESSION_COOKIE) if raw else None
 
 
 def _relative(location: bytes) -> bytes:

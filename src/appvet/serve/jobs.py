@@ -166,8 +166,9 @@ class LocalExecutor:
 
     def __init__(self, limits: JobLimits) -> None:
         self.limits = limits
+        # Teams with waiting jobs, in turn order: a dict keeps insertion order, so the team at the
+        # front is next and a team whose job was taken goes to the back by being inserted again.
         self._queues: dict[int, deque[Callable[[], None]]] = {}
-        self._turn: deque[int] = deque()
         self._cond = threading.Condition()
         self._closed = False
         self._threads = [threading.Thread(target=self._loop, name=f"appvet-job-{i}", daemon=True)
@@ -185,25 +186,20 @@ class LocalExecutor:
             on_done(result)
 
         with self._cond:
-            if team not in self._queues:
-                self._queues[team] = deque()
-                self._turn.append(team)
-            self._queues[team].append(work)
+            self._queues.setdefault(team, deque()).append(work)
             self._cond.notify()
 
     def _next(self) -> Callable[[], None] | None:
         with self._cond:
-            while not self._closed and not self._turn:
+            while not self._closed and not self._queues:
                 self._cond.wait()
             if self._closed:
                 return None
-            team = self._turn.popleft()
-            queue = self._queues[team]
+            team = next(iter(self._queues))
+            queue = self._queues.pop(team)
             work = queue.popleft()
             if queue:
-                self._turn.append(team)  # back of the line: the other teams go first
-            else:
-                del self._queues[team]
+                self._queues[team] = queue  # back of the line: the other teams go first
             return work
 
     def _loop(self) -> None:
@@ -221,7 +217,6 @@ class LocalExecutor:
         with self._cond:
             self._closed = True
             self._queues.clear()
-            self._turn.clear()
             self._cond.notify_all()
 
 

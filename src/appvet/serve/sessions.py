@@ -1,7 +1,7 @@
 """UI sessions kept in the database, so that they can be ended: on sign-out, after idling, on revocation.
 
     start(svc, principal) -> cookie value
-    lookup(svc, cookie, touch) -> (principal, {"c": csrf}) | None
+    lookup(svc, cookie) -> (principal, {"c": csrf, "s": row key}) | None
     end(svc, cookie)
 
 The cookie is signed (HMAC with the service's key) and names a random session id; the table keeps
@@ -11,7 +11,6 @@ only the id's SHA-256. A session is valid while its row is not ended, it was use
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from datetime import timedelta
@@ -29,7 +28,8 @@ TOUCH_EVERY = 30.0
 
 
 def _key(sid: str) -> str:
-    return hashlib.sha256(sid.encode("utf-8")).hexdigest()
+    # Kept like an API token: a copy of the table does not let anyone take over a session.
+    return auth.hash_token(sid)
 
 
 def start(svc: Services, who: auth.Principal) -> str:
@@ -43,7 +43,7 @@ def start(svc: Services, who: auth.Principal) -> str:
     return sign(svc, {"s": sid, "at": int(time.time())})
 
 
-def lookup(svc: Services, cookie: str | None, touch: bool = True) -> tuple[auth.Principal, dict[str, Any]] | None:
+def lookup(svc: Services, cookie: str | None) -> tuple[auth.Principal, dict[str, Any]] | None:
     from appvet.serve.app import SESSION_SECONDS, unsign
 
     data = unsign(svc, cookie)
@@ -61,7 +61,7 @@ def lookup(svc: Services, cookie: str | None, touch: bool = True) -> tuple[auth.
     who = auth.principal_by_token_id(svc.engine, row.token_id)
     if who is None:
         return None
-    if touch and (now - row.last_seen).total_seconds() > TOUCH_EVERY:
+    if (now - row.last_seen).total_seconds() > TOUCH_EVERY:
         with svc.engine.begin() as conn:
             conn.execute(update(db.sessions).where(db.sessions.c.id == key, db.sessions.c.ended_at.is_(None))
                          .values(last_seen=now))

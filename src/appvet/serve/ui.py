@@ -24,7 +24,8 @@ def router(svc: core.Services) -> APIRouter:
     secure = svc.settings.secure_cookies
 
     def session(request: Request) -> tuple[auth.Principal, dict[str, Any]] | None:
-        return sessions.lookup(svc, request.cookies.get(core.SESSION_COOKIE))
+        checked = getattr(request.state, "session", None)  # the guard's, on every post
+        return checked if checked is not None else sessions.lookup(svc, request.cookies.get(core.SESSION_COOKIE))
 
     def signed_in(request: Request) -> tuple[auth.Principal, dict[str, Any]]:
         found = session(request)
@@ -90,9 +91,7 @@ def router(svc: core.Services) -> APIRouter:
         # Database work goes to the thread pool: this handler runs on the event loop.
         who, data = await run_in_threadpool(signed_in, request)
         check_csrf(data, request.headers.get("x-csrf-token"))
-        declared = request.headers.get("content-length")
-        up = await core.save_upload(svc, who, kind, name, request.stream(),
-                                    int(declared) if declared and declared.isdigit() else None)
+        up = await core.save_upload(svc, who, kind, name, request)
         out: dict[str, Any] = {"upload": up.model_dump()}
         if kind == "app":
             try:
