@@ -60,6 +60,7 @@ def test_diff_text_has_no_raw_control_characters() -> None:
     text = render_diff_text(diff_reviews(old, hostile()))
     for ch in RAW:
         assert ch not in text, repr(ch)
+    assert "x.evil.example\\x1b]0;owned\\x07" in text  # the hostile host is in the diff, shown escaped
 
 
 def test_json_keeps_the_raw_value() -> None:
