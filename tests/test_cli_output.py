@@ -109,3 +109,13 @@ def test_traffic_and_diff_refuse_bad_outputs_too(tmp_path: Path) -> None:
     _one_line_exit_2(run("traffic", str(har), "-o", str(tmp_path / "none" / "t.txt")), "does not exist")
     _one_line_exit_2(run("traffic", str(har), "-o", str(har)), "is the input")
     _one_line_exit_2(run("diff", str(PLAIN), str(PLAIN), "-o", str(tmp_path)), "is a directory")
+
+
+def test_traffic_and_diff_write_to_output_what_they_print(tmp_path: Path) -> None:
+    har = Path(__file__).parent / "fixtures" / "traffic" / "flows.har"
+    for args in (("traffic", str(har), "-f", "json"), ("diff", str(PLAIN), str(PLAIN), "-f", "json")):
+        shown = run(*args)
+        out = tmp_path / f"{args[0]}.json"
+        written = run(*args, "-o", str(out))
+        assert shown.returncode == written.returncode == 0, written.stderr
+        assert json.loads(out.read_text()) == json.loads(shown.stdout) and written.stdout == ""

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from appvet import __version__
-from appvet.cli_review import DEFAULT_MAX_MEMORY, FailOn, ReviewFormat, run_review, say_error
+from appvet.cli_review import DEFAULT_MAX_MEMORY, FailOn, ReviewFormat, fail, run_review
 from appvet.cli_review import load_kb as _load_kb
 from appvet.errors import AppvetError
 from appvet.ingest.interface import Options
@@ -68,20 +68,20 @@ KbOption = Annotated[list[Path] | None, typer.Option("--kb", help="Overlay KB di
 
 
 def _fail(exc: AppvetError, verbose: bool) -> None:
-    if verbose:
-        raise exc
-    _say_error(exc.diagnostics())
-    raise typer.Exit(exc.exit_code)
+    raise typer.Exit(fail(exc, verbose))
 
 
-_say_error = say_error
-
-
-def _write_atomic(path: Path, text: str, inputs: tuple[Path | None, ...] = ()) -> None:
-    """Write a report to ``-o``; refusals and write failures raise ``UsageError`` (exit 2, one line)."""
+def _emit(text: str, output: Path | None, inputs: tuple[Path | None, ...], verbose: bool) -> None:
+    """The report to stdout, or to ``-o`` (never over one of ``inputs``; a refusal is exit 2, one line)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
     from appvet.report.output import write_report
 
-    write_report(path, text, inputs)
+    try:
+        write_report(output, text, inputs)
+    except AppvetError as exc:
+        _fail(exc, verbose)
 
 
 @app.command("review")
@@ -309,13 +309,7 @@ def traffic_cmd(
         console = Console(record=True, width=160, file=open(os.devnull, "w"))  # noqa: SIM115
         console.print(terminal.flows_table(flows))
         text = console.export_text()
-    if output is not None:
-        try:
-            _write_atomic(output, text, (*captures, device, *(geoip or ())))
-        except AppvetError as exc:
-            _fail(exc, verbose)
-    else:
-        sys.stdout.write(text)
+    _emit(text, output, (*captures, device, *(geoip or ())), verbose)
 
 
 @app.command("diff")
@@ -349,13 +343,7 @@ def diff_cmd(
         text = json.dumps(d, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     else:
         text = render_diff_text(d)
-    if output is not None:
-        try:
-            _write_atomic(output, text, (old, new))
-        except AppvetError as exc:
-            _fail(exc, verbose)
-    else:
-        sys.stdout.write(text)
+    _emit(text, output, (old, new), verbose)
 
 
 def _read_review_json(path: Path):  # type: ignore[no-untyped-def]

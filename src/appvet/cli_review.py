@@ -276,6 +276,14 @@ def _apply_policy(result, knowledge, name: str, waivers: Path | None, baseline: 
     return apply(result, outcome), (outcome, pol)
 
 
+LEAN_FLAGS = {"-q": "quiet", "--quiet": "quiet", "--verbose": "verbose", "--strict": "strict"}
+LEAN_VALUES = {"-f": "fmt", "--format": "fmt", "-o": "output", "--output": "output", "--kb": "kb", "-p": "policy",
+               "--policy": "policy"}
+"""The options the lean parser takes, by the name of the ``review`` command's parameter they set (a test holds
+them to the Typer command's own names); every other option goes to the full parser."""
+_LEAN_TYPES: dict[str, Any] = {"fmt": ReviewFormat, "output": Path, "kb": Path, "policy": str}
+
+
 def parse_lean(args: list[str]) -> dict[str, Any] | None:
     """``review``'s arguments when they are only the common, unambiguous ones; else None (the full parser decides).
 
@@ -289,31 +297,22 @@ def parse_lean(args: list[str]) -> dict[str, Any] | None:
     i = 0
     while i < len(rest):
         tok = rest[i]
-        if tok in ("-q", "--quiet"):
-            values["quiet"] = True
-        elif tok == "--verbose":
-            values["verbose"] = True
-        elif tok == "--strict":
-            values["strict"] = True
-        elif tok in ("-f", "--format", "-o", "--output", "--kb", "-p", "--policy"):
+        if tok in LEAN_FLAGS:
+            values[LEAN_FLAGS[tok]] = True
+        elif tok in LEAN_VALUES:
+            name = LEAN_VALUES[tok]
             if i + 1 >= len(rest) or rest[i + 1].startswith("-") or not rest[i + 1]:
                 return None
-            value = rest[i + 1]
             i += 1
-            if tok in ("-f", "--format"):
-                if value not in ReviewFormat.__members__ or "fmt" in values:
-                    return None
-                values["fmt"] = ReviewFormat(value)
-            elif tok in ("-o", "--output"):
-                if "output" in values:
-                    return None
-                values["output"] = Path(value)
-            elif tok == "--kb":
-                values.setdefault("kb", []).append(Path(value))
+            if name == "fmt" and rest[i] not in ReviewFormat.__members__:
+                return None
+            value = _LEAN_TYPES[name](rest[i])
+            if name == "kb":
+                values.setdefault("kb", []).append(value)
+            elif name in values:
+                return None  # given twice: the full parser says what happens
             else:
-                if "policy" in values:
-                    return None
-                values["policy"] = value
+                values[name] = value
         elif tok.startswith("-") or "path" in values or not tok:
             return None
         else:

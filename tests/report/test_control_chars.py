@@ -60,6 +60,7 @@ def test_diff_text_has_no_raw_control_characters() -> None:
     text = render_diff_text(diff_reviews(old, hostile()))
     for ch in RAW:
         assert ch not in text, repr(ch)
+    assert "x.evil.example\\x1b]0;owned\\x07" in text  # the hostile host is in the diff, shown escaped
 
 
 def test_json_keeps_the_raw_value() -> None:
@@ -104,3 +105,14 @@ def test_every_human_report_says_as_of_which_day() -> None:
     assert phrase in render_markdown(r)
     assert phrase in render_html(r)
     assert f"ownership and ban lists as of {r.review_date}" in _plain(r)
+
+
+def test_fleet_summary_shows_escapes_instead_of_sending_them(capsys) -> None:  # type: ignore[no-untyped-def]
+    from appvet.fleet.cli import _print_summary
+
+    _print_summary({"apps": 1, "verdicts": {}, "failures": {}, "top_sdks": [], "countries": [],
+                    "bans": [{"app": "[red]App" + ATTACK, "name": "list", "jurisdiction": "US", "status": "x"}]})
+    out = capsys.readouterr().out
+    for ch in RAW:
+        assert ch not in out, repr(ch)
+    assert "[red]App\\x1b]0;owned\\x07" in "".join(out.split())

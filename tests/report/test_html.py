@@ -110,6 +110,8 @@ def test_sample_has_every_section_finding_sdk_and_endpoint() -> None:
     # every verdict reason is one sentence with a link to its evidence
     for fp in r.verdict.reasons:
         assert f'href="#f-{fp}"' in html
+    n = len(r.verdict.reasons)
+    assert n > 1 and f"{n} findings drove the decision" in text
 
 
 def test_evidence_is_one_click_away_in_details() -> None:

@@ -7,11 +7,13 @@ path, an Android ID in a fragment, and credentials in the URL's user part.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 import yaml
@@ -61,6 +63,25 @@ def planted() -> set[str]:
     return values
 
 
+@pytest.fixture(scope="module")
+def shown(extra_har: Path) -> str:
+    return _review("json", extra_har, "--show-values")
+
+
+@pytest.fixture(scope="module")
+def sent(shown: str) -> set[str]:
+    """Every value detection found in the captures, as sent (hashes, other formats), read with --show-values.
+
+    Installed-app package names are left out: the app's own manifest may name the same packages."""
+    flows = json.loads(shown)["traffic"]["flows"]
+    return {h["excerpt"] for f in flows for h in f["hits"] if h["kind"] != "package"}
+
+
+def _flat(text: str) -> str:
+    """Output as a person would read it: URL escapes and HTML entities decoded, case folded."""
+    return unquote(html.unescape(text)).lower()
+
+
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "appvet.cli", *args], capture_output=True, text=True, timeout=300)
 
@@ -77,23 +98,34 @@ def _review(fmt: str, extra_har: Path, *more: str) -> str:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_no_planted_value_in_any_review_output(fmt: str, extra_har: Path) -> None:
+def test_no_planted_value_in_any_review_output(fmt: str, extra_har: Path, sent: set[str]) -> None:
     out = _review(fmt, extra_har)
     flat = out.lower().replace("%3a", ":").replace("%2c", ",")
     leaked = sorted(v for v in planted() if v.lower() in flat)
+    assert not leaked, f"{fmt} shows {leaked}"
+    leaked = sorted(v for v in planted() | sent if v.lower() in _flat(out))
     assert not leaked, f"{fmt} shows {leaked}"
     assert "observed" in out.lower()  # the capture was read and joined
 
 
 @pytest.mark.parametrize("fmt", ("json", "text"))
-def test_no_planted_value_in_the_traffic_command(fmt: str, extra_har: Path) -> None:
+def test_no_planted_value_in_the_traffic_command(fmt: str, extra_har: Path, sent: set[str]) -> None:
     proc = _run("traffic", str(TRAFFIC / "flows.har"), str(TRAFFIC / "capture.pcapng"), str(extra_har),
                 "--device", str(TRAFFIC / "device.yaml"), "-f", fmt)
     assert proc.returncode == 0, proc.stderr
     leaked = sorted(v for v in planted() if v.lower() in proc.stdout.lower())
     assert not leaked, leaked
+    leaked = sorted(v for v in planted() | sent if v.lower() in _flat(proc.stdout))
+    assert not leaked, leaked
 
 
-def test_show_values_shows_them(extra_har: Path) -> None:
-    out = _review("json", extra_har, "--show-values")
+def test_show_values_shows_them(shown: str, sent: set[str]) -> None:
+    out = shown
     assert "lat=39.9087" in out and "490154203237518" in out
+    # The values checked above are really in the captures, in each place of the URL the HAR written here uses
+    # (path, user part, fragment, a lat/lon pair) and in hashed and re-encoded forms from the committed ones.
+    urls = {f["url"] for f in json.loads(out)["traffic"]["flows"]}
+    assert "https://user:9774d56d682e549c@ulogs.umeng.com/d/490154203237518/ping#aid=9774d56d682e549c" in urls
+    assert {"39.9087,116.3975", "9774d56d682e549c", "490154203237518", "li.lei@example.net",
+            "8c4afd15e1e6a6900e2e21dd02a10c54c32361bf", "021A11F0C39E", "HomeNet-5G"} <= sent
+    assert len(sent) >= 20

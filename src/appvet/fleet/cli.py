@@ -136,12 +136,8 @@ def report_cmd(
 def _print_summary(s: dict) -> None:  # type: ignore[type-arg]
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
-    from appvet.report.plain import clean
-
-    def add(table: Table, *cells: object) -> None:  # app names come from the apps: shown, never interpreted
-        table.add_row(*(Text(clean(c)) for c in cells))
+    from appvet.report.terminal import add_row as add  # app names come from the apps: shown, never interpreted
 
     console = Console()
     console.print(f"[bold]{s['apps']} apps reviewed[/]; verdicts: "

@@ -424,7 +424,6 @@ def render_html(review: Review, *, waived: Sequence[Any] = ()) -> str:
         "app": review.app,
         "title": review.app.label or review.app.package or review.app.file_name,
         "signer": signer_line(review),
-        "reasons": verdict_reasons(review),
         "why": reasons.reasons(review),
         "policy_findings": policy,
         "other_findings": [f for f in review.findings if f.fingerprint not in policy_fps],

@@ -36,10 +36,6 @@ def clean_lines(text: object) -> str:
     return _KEEP_LINES.sub(_visible, "" if text is None else str(text))
 
 
-def has_control(text: str) -> bool:
-    return _CONTROL.search(text) is not None
-
-
 MANIFEST_KINDS = frozenset({"meta-data", "component"})
 
 

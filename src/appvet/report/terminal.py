@@ -27,7 +27,8 @@ def _t(value: object, style: str = "") -> Text:
     return Text(clean_lines(value), style=style)
 
 
-def _row(table: Table, *cells: object) -> None:
+def add_row(table: Table, *cells: object) -> None:
+    """A table row of app-supplied text (also the fleet summary's): each cell cleaned, never read as markup."""
     table.add_row(*(_t(c) for c in cells))
 
 
@@ -100,7 +101,7 @@ def _sdk_table(review: Review) -> Table:
     table.add_column("control")
     table.add_column("code found", justify="right")
     for s in review.sdks:
-        _row(table, s.name, ", ".join(s.categories), _chain(s), ", ".join(s.jurisdictions), code_found(s))
+        add_row(table, s.name, ", ".join(s.categories), _chain(s), ", ".join(s.jurisdictions), code_found(s))
     return table
 
 
@@ -126,7 +127,7 @@ def _data_table(review: Review) -> Table:
             else ", ".join(p.rsplit(".", 1)[-1] for p in c.permissions)
             for c in caps
         )
-        _row(table, cat, who, where, how, "\n".join(c.confidence for c in caps))
+        add_row(table, cat, who, where, how, "\n".join(c.confidence for c in caps))
     return table
 
 
@@ -144,7 +145,7 @@ def _endpoint_table(review: Review) -> Table:
         e = eps[0]
         where = sorted({ev.kind for x in eps for ev in x.evidence})
         holders = sorted({x.holder for x in eps if x.holder})
-        _row(table, host, e.owner or "", e.owner_country or "", ", ".join(holders or where))
+        add_row(table, host, e.owner or "", e.owner_country or "", ", ".join(holders or where))
     if len(rows) > MAX_ENDPOINT_ROWS:
         table.caption = f"{plural(len(rows) - MAX_ENDPOINT_ROWS, 'more host')} in the JSON report"
     return table
@@ -158,7 +159,7 @@ def _behaviour_table(review: Review) -> Table:
     table.add_column("confidence")
     for b in sorted(review.behaviours, key=lambda b: (not b.changes_after_review, b.id, b.holder)):
         title = ("can change after review: " if b.changes_after_review else "") + b.title
-        _row(table, title, _holder_label(b.holder, sdks), b.confidence)
+        add_row(table, title, _holder_label(b.holder, sdks), b.confidence)
     return table
 
 
@@ -176,7 +177,7 @@ def flows_table(flows: Sequence[Flow], limit: int = 60) -> Table:
         owner = f"{d.entity} ({d.owner_country or '?'})" if d.entity else ""
         ipc = (d.ip_country or "") + (f" [{d.operator}]" if d.operator else "")
         hits = "\n".join(f"{h.category}: {h.excerpt} ({h.location}; {'+'.join(h.encoding)})" for h in f.hits)
-        _row(table, str(f.index), d.host or d.ip or "?", owner, ipc, hits, ", ".join(f.sdks))
+        add_row(table, str(f.index), d.host or d.ip or "?", owner, ipc, hits, ", ".join(f.sdks))
     if len(flows) > limit:
         table.caption = f"{len(flows) - limit} more in the JSON report"
     return table
