@@ -334,7 +334,7 @@ class _Reader:
             self._symbols(symtab, m)
         if fstarts is not None and self.want_code:
             self._function_starts(fstarts)
-        m.imports.extend(n for n in self.chained_imports if n not in set(m.imports))
+        m.imports = list(dict.fromkeys([*m.imports, *self.chained_imports]))
         if self.want_strings:
             self._strings(m)
             self._objc(m)
