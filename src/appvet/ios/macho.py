@@ -358,22 +358,11 @@ class _Reader:
         return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
     def _segment(self, body: bytes, is64: bool, m: MachO) -> None:
-        if is64:
-            if len(body) < 72:
-                raise self.fail("LC_SEGMENT_64 too short")
-            segname = body[8:24]
-            vmaddr, vmsize, fileoff, filesize = struct.unpack_from("<QQQQ", body, 24)
-            nsects = struct.unpack_from("<I", body, 64)[0]
-            sect = struct.Struct("<16s16sQQIIIIIIII")
-            first = 72
-        else:
-            if len(body) < 56:
-                raise self.fail("LC_SEGMENT too short")
-            segname = body[8:24]
-            vmaddr, vmsize, fileoff, filesize = struct.unpack_from("<IIII", body, 24)
-            nsects = struct.unpack_from("<I", body, 48)[0]
-            sect = struct.Struct("<16s16sIIIIIIIII")
-            first = 56
+        header, sect = _SEGMENT_64 if is64 else _SEGMENT_32
+        first = 8 + header.size
+        if len(body) < first:
+            raise self.fail(f"{'LC_SEGMENT_64' if is64 else 'LC_SEGMENT'} too short")
+        segname, vmaddr, vmsize, fileoff, filesize, nsects = header.unpack_from(body, 8)
         name = _cname(segname)
         self.segment_order.append((vmaddr, vmsize))
         if name == "__TEXT" and fileoff == 0:
@@ -994,6 +983,10 @@ class _Reader:
         return out
 
 
+# segment_command(_64) after cmd/cmdsize: segname, vmaddr, vmsize, fileoff, filesize, (maxprot,
+# initprot,) nsects (flags ignored); then the section header of the same width.
+_SEGMENT_64 = (struct.Struct("<16sQQQQ8xI4x"), struct.Struct("<16s16sQQIIIIIIII"))
+_SEGMENT_32 = (struct.Struct("<16sIIII8xI4x"), struct.Struct("<16s16sIIIIIIIII"))
 _ADRP_TOP = re.compile(rb"[\x90\xb0\xd0\xf0]")
 _BL_TOP = re.compile(rb"[\x94-\x97]")
 _RUNTIME = ("_objc_", "_swift_", "dyld_stub_binder", "__objc_", "_OBJC_")
