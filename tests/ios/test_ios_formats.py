@@ -101,6 +101,13 @@ def test_privacy_manifest() -> None:
                                                                 ("35F9.1",))]
 
 
+@pytest.mark.parametrize("value", [5, True, "NSPrivacyCollectedDataTypeDeviceID", {"a": 1}])
+def test_privacy_manifest_with_wrong_types_is_read_without_them(value: object) -> None:
+    pm = read_privacy({"NSPrivacyCollectedDataTypes": value, "NSPrivacyAccessedAPITypes": value,
+                       "NSPrivacyTracking": True}, "PrivacyInfo.xcprivacy", "app")
+    assert (pm.tracking, pm.collected, pm.accessed_apis) == (True, [], [])
+
+
 def _unpack(tmp_path: Path, ipa: str = "demoshop.ipa") -> Path:
     with zipfile.ZipFile(IOS / ipa) as zf:
         zf.extractall(tmp_path)

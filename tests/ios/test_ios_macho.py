@@ -156,3 +156,23 @@ def test_chained_fixups_truncated_is_a_note_not_a_crash() -> None:
     r = _Reader(blob, "x", True)
     r._chained((0, len(blob)), m)
     assert r.chained_imports == [] and m.notes
+
+
+def test_chained_fixup_imports_join_the_symbol_table_imports() -> None:
+    """A thin arm64 file with a symbol table and chained fixups: imports named by either are reported once,
+    symbol-table order first."""
+    import struct
+
+    blob = _chained_blob(6)
+    strtab = b"\0_objc_msgSend\0"
+    nlist = struct.pack("<IBBHQ", 1, 0x01, 0, 0, 0)  # undefined external
+    header_size, cmds_size = 32, 24 + 16
+    symoff = header_size + cmds_size
+    stroff = symoff + len(nlist)
+    fixups = stroff + len(strtab)
+    header = struct.pack("<IIIIIII4x", 0xFEEDFACF, 0x0100000C, 0, 2, 2, cmds_size, 0)
+    symtab = struct.pack("<IIIIII", 0x2, 24, symoff, 1, stroff, len(strtab))
+    chained = struct.pack("<IIII", 0x80000034, 16, fixups, len(blob))
+    m = parse_macho(header + symtab + chained + nlist + strtab + blob, "chained")
+    assert m.imports == ["_objc_msgSend", "_OBJC_CLASS_$_CLLocationManager"]
+    assert m.objc_class_refs == ["CLLocationManager"]

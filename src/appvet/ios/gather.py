@@ -57,6 +57,8 @@ class Container:
     name: str
     kind: str
     bundle_id: str | None
+    executable: str | None = None
+    """``CFBundleExecutable`` of the folder's Info.plist, when it names one."""
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,7 @@ def _binaries(bundle: AppBundle, info: InfoPlist, facts: IosFacts) -> list[tuple
     for c in facts.containers:
         if c.kind == ".bundle":
             continue
-        exe = None
-        plist_rel = f"{c.rel}/Info.plist"
-        if plist_rel in bundle.sizes:
-            try:
-                exe = text(load_plist(bundle.read(plist_rel, MAX_TEXT_FILE), bundle.path(plist_rel))
-                           .get("CFBundleExecutable"))
-            except InputError:
-                exe = None
+        exe = c.executable
         exe_rel = f"{c.rel}/{exe or c.name}"
         if exe_rel in bundle.sizes:
             out.append((exe_rel, {".appex": "appex", ".app": "app"}.get(c.kind, "framework"), c.name))
@@ -144,14 +139,14 @@ def gather(bundle: AppBundle, options: Options, progress: Progress | None = None
             if suffix in _CONTAINERS:
                 folders.setdefault("/".join(parts[: i + 1]), (PurePosixPath(parts[i]).stem, suffix))
     for rel, (name, suffix) in sorted(folders.items()):
-        bid = None
+        bid = exe = None
         if f"{rel}/Info.plist" in bundle.sizes:
             try:
-                bid = text(load_plist(bundle.read(f"{rel}/Info.plist", MAX_TEXT_FILE),
-                                      bundle.path(f"{rel}/Info.plist")).get("CFBundleIdentifier"))
+                plist = load_plist(bundle.read(f"{rel}/Info.plist", MAX_TEXT_FILE), bundle.path(f"{rel}/Info.plist"))
+                bid, exe = text(plist.get("CFBundleIdentifier")), text(plist.get("CFBundleExecutable"))
             except InputError as exc:
                 _skip(facts, bundle.path(f"{rel}/Info.plist"), exc.message, "plist")
-        facts.containers.append(Container(rel, name, suffix, bid))
+        facts.containers.append(Container(rel, name, suffix, bid, exe))
 
     budget = Budget.start("binaries", options.stage_seconds)
     for rel, kind, owner in _binaries(bundle, info, facts):

@@ -235,7 +235,10 @@ class _Reader:
         self.want_code = code
         self.slot_names: dict[int, tuple[str, str]] = {}
         self.string_at: dict[int, str] = {}
-        self.func_names: dict[int, str] = {}
+        self.strtab = b""
+        self.symbol_at: dict[int, int] = {}
+        """Address -> string-table offset of the first symbol defined there; named only when a reference
+        is charged to it."""
         self.function_starts: list[int] = []
         self.file = file
         self.want_strings = strings
@@ -334,7 +337,7 @@ class _Reader:
             self._symbols(symtab, m)
         if fstarts is not None and self.want_code:
             self._function_starts(fstarts)
-        m.imports.extend(n for n in self.chained_imports if n not in set(m.imports))
+        m.imports = list(dict.fromkeys([*m.imports, *self.chained_imports]))
         if self.want_strings:
             self._strings(m)
             self._objc(m)
@@ -358,22 +361,11 @@ class _Reader:
         return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
     def _segment(self, body: bytes, is64: bool, m: MachO) -> None:
-        if is64:
-            if len(body) < 72:
-                raise self.fail("LC_SEGMENT_64 too short")
-            segname = body[8:24]
-            vmaddr, vmsize, fileoff, filesize = struct.unpack_from("<QQQQ", body, 24)
-            nsects = struct.unpack_from("<I", body, 64)[0]
-            sect = struct.Struct("<16s16sQQIIIIIIII")
-            first = 72
-        else:
-            if len(body) < 56:
-                raise self.fail("LC_SEGMENT too short")
-            segname = body[8:24]
-            vmaddr, vmsize, fileoff, filesize = struct.unpack_from("<IIII", body, 24)
-            nsects = struct.unpack_from("<I", body, 48)[0]
-            sect = struct.Struct("<16s16sIIIIIIIII")
-            first = 56
+        header, sect = _SEGMENT_64 if is64 else _SEGMENT_32
+        first = 8 + header.size
+        if len(body) < first:
+            raise self.fail(f"{'LC_SEGMENT_64' if is64 else 'LC_SEGMENT'} too short")
+        segname, vmaddr, vmsize, fileoff, filesize, nsects = header.unpack_from(body, 8)
         name = _cname(segname)
         self.segment_order.append((vmaddr, vmsize))
         if name == "__TEXT" and fileoff == 0:
@@ -468,17 +460,16 @@ class _Reader:
         strtab = self.d[stroff : stroff + strsize]
         fmt = "<IBBHQ" if self.p64 else "<IBBHI"
         imports, defined = [], []
-        for strx, ntype, _sect, _desc, _value in struct.iter_unpack(fmt, self.d[symoff : symoff + nsyms * entry]):
+        self.strtab = strtab
+        for strx, ntype, _sect, _desc, value in struct.iter_unpack(fmt, self.d[symoff : symoff + nsyms * entry]):
             if ntype & 0xE0 or strx >= strsize:
                 continue  # debugging entries
-            if not ntype & 1 and not (self.want_code and ntype & 0x0E == 0x0E):
+            if self.want_code and ntype & 0x0E == 0x0E and value:
+                self.symbol_at.setdefault(value, strx)
+            if not ntype & 1:
                 continue
             end = strtab.find(b"\0", strx)
             name = strtab[strx : end if end >= 0 else strsize].decode("utf-8", "replace")
-            if ntype & 0x0E == 0x0E and _value:
-                self.func_names.setdefault(_value, name)
-            if not ntype & 1:
-                continue
             if ntype & 0x0E == 0:
                 imports.append(name)
             else:
@@ -794,7 +785,6 @@ class _Reader:
             if sel and imp:
                 label = f"{sign}[{cls} {sel}]"
                 m.methods[imp] = label
-                self.func_names[imp] = label
 
     def _swift_types(self, m: MachO) -> list[str]:
         out: list[str] = []
@@ -893,8 +883,9 @@ class _Reader:
         """
         if m.arch not in ("arm64", "arm64e") or not (self.slot_names or self.string_at):
             return
-        starts = sorted(set(self.function_starts) | set(self.func_names))
-        names = self.func_names
+        starts = sorted(set(self.function_starts).union(self.symbol_at, m.methods))
+        names = m.methods
+        label = self._function_label
         targets = self.slot_names
         strings = self.string_at
         out: list[tuple[str, str, str]] = []
@@ -947,7 +938,7 @@ class _Reader:
                     key = (fn, target)
                     if key not in seen:
                         seen.add(key)
-                        out.append((names.get(fn) or f"sub_{fn:x}", hit_t[0], hit_t[1]))
+                        out.append((names.get(fn) or label(fn), hit_t[0], hit_t[1]))
                     break
             if stubs:
                 # A call to a C function goes through its stub: ``bl <stub>``.
@@ -965,8 +956,17 @@ class _Reader:
                     key = (fn, pc + 4 * imm)
                     if key not in seen:
                         seen.add(key)
-                        out.append((names.get(fn) or f"sub_{fn:x}", "symbol", sym))
+                        out.append((names.get(fn) or label(fn), "symbol", sym))
         m.code_refs = out
+
+    def _function_label(self, addr: int) -> str:
+        """The symbol defined at ``addr``, else ``sub_<address>``."""
+        strx = self.symbol_at.get(addr)
+        if strx is None:
+            return f"sub_{addr:x}"
+        end = self.strtab.find(b"\0", strx)
+        name = self.strtab[strx : end if end >= 0 else len(self.strtab)].decode("utf-8", "replace")
+        return name or f"sub_{addr:x}"
 
     def _stub_symbols(self, m: MachO) -> dict[int, str]:
         """Stub address -> imported C function, for the functions worth a per-call look.
@@ -994,6 +994,10 @@ class _Reader:
         return out
 
 
+# segment_command(_64) after cmd/cmdsize: segname, vmaddr, vmsize, fileoff, filesize, (maxprot,
+# initprot,) nsects (flags ignored); then the section header of the same width.
+_SEGMENT_64 = (struct.Struct("<16sQQQQ8xI4x"), struct.Struct("<16s16sQQIIIIIIII"))
+_SEGMENT_32 = (struct.Struct("<16sIIII8xI4x"), struct.Struct("<16s16sIIIIIIIII"))
 _ADRP_TOP = re.compile(rb"[\x90\xb0\xd0\xf0]")
 _BL_TOP = re.compile(rb"[\x94-\x97]")
 _RUNTIME = ("_objc_", "_swift_", "dyld_stub_binder", "__objc_", "_OBJC_")

@@ -36,17 +36,22 @@ class PrivacyManifest:
 
 def read_privacy(p: dict[str, Any], path: str, owner: str) -> PrivacyManifest:
     collected = []
-    for item in p.get("NSPrivacyCollectedDataTypes") or []:
-        if isinstance(item, dict) and (t := text(item.get("NSPrivacyCollectedDataType"))):
+    for item in _dicts(p.get("NSPrivacyCollectedDataTypes")):
+        if (t := text(item.get("NSPrivacyCollectedDataType"))):
             linked = item.get("NSPrivacyCollectedDataTypeLinked")
             tracking = item.get("NSPrivacyCollectedDataTypeTracking")
             collected.append(CollectedType(
                 t, linked if isinstance(linked, bool) else None, tracking if isinstance(tracking, bool) else None,
                 tuple(strings(item.get("NSPrivacyCollectedDataTypePurposes")))))
     apis = []
-    for item in p.get("NSPrivacyAccessedAPITypes") or []:
-        if isinstance(item, dict) and (t := text(item.get("NSPrivacyAccessedAPIType"))):
+    for item in _dicts(p.get("NSPrivacyAccessedAPITypes")):
+        if (t := text(item.get("NSPrivacyAccessedAPIType"))):
             apis.append(AccessedApi(t, tuple(strings(item.get("NSPrivacyAccessedAPITypeReasons")))))
     tracking = p.get("NSPrivacyTracking")
     return PrivacyManifest(path, owner, tracking if isinstance(tracking, bool) else None,
                            strings(p.get("NSPrivacyTrackingDomains")), collected, apis)
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The dictionaries of a list; nothing for a value of any other type (a malformed manifest may hold one)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
