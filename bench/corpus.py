@@ -44,7 +44,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from compare import machine, measure  # noqa: E402
+from compare import machine, measure, replace_block  # noqa: E402
 
 MANIFEST = ROOT / "corpus" / "manifest.csv"
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -320,16 +320,6 @@ def docs_block(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_docs(path: Path, block: str) -> None:
-    text = path.read_text()
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{block}\n"
-    path.write_text(text)
-
-
 def _read_jsonl(path: Path) -> dict[str, dict[str, Outcome]]:
     done: dict[str, dict[str, Outcome]] = {}
     if path.is_file():
@@ -435,7 +425,7 @@ def main(argv: Sequence[str]) -> int:
     for key, (same, total) in result["agreement_counts"].items():
         print(f"{key}: same on {same} of {total}")
     if args.update_docs:
-        update_docs(DOCS, docs_block(result))
+        replace_block(DOCS, docs_block(result), START, END, f"{SECTION}\n\n")
     return 0
 
 
