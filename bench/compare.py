@@ -525,17 +525,25 @@ and URL constants and calls to sensitive framework APIs. Rerun with `make bench`
 """
 
 
-def update_docs(path: Path, block: str) -> None:
-    """Replace the marked block; add the section (or the file) when it is not there yet."""
+def replace_block(path: Path, block: str, begin: str, end: str, heading: str = "") -> None:
+    """Put ``block`` in place of the text from ``begin`` through ``end``; append ``heading`` and it when absent.
+
+    Every benchmark keeps its table in docs/benchmarks.md between its own markers, so a rerun
+    rewrites only its part.
+    """
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
-        text = text.rstrip("\n") + f"\n\n{SECTION}\n{SECTION_INTRO}\n{block}\n"
+        text = text.rstrip("\n") + "\n\n" + heading + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def update_docs(path: Path, block: str) -> None:
+    """Replace the marked block; add the section (or the file) when it is not there yet."""
+    replace_block(path, block, START, END, f"{SECTION}\n{SECTION_INTRO}\n")
 
 
 # --------------------------------------------------------------------------- main

@@ -16,7 +16,9 @@ Tools, each as a person would run it:
 Outcomes: ``ok``; ``refused`` (appvet exit 2 with its one-line error; a peer's handled error);
 ``crashed`` (a traceback, appvet exit 3, a signal); ``timeout``. Per-app agreement against
 androguard: package, permission names, signer certificate SHA-256; and trackers found by
-exodus-core against appvet's SDKs carrying the same Exodus tracker id.
+exodus-core against appvet's SDKs carrying the same Exodus tracker id. With both appvet and
+androguard-analyze among the tools, a second table lists the five apps on which appvet took longest
+and the five on which it used most memory, AnalyzeAPK beside each.
 
 The peers run through this same file (``--peer NAME APK``), in whichever interpreter has them
 (``--androguard-python``, ``--exodus-python``, ``--apkid``), so they need not share appvet's
@@ -44,13 +46,15 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from compare import machine, measure  # noqa: E402
+from compare import machine, measure, replace_block  # noqa: E402
 
 MANIFEST = ROOT / "corpus" / "manifest.csv"
 DOCS = ROOT / "docs" / "benchmarks.md"
 TRACKERS = ROOT / "src" / "appvet" / "kb" / "data" / "exodus" / "trackers.json"
 SECTION = "## Real-world corpus against peers"
 START, END = "<!-- corpus:start -->", "<!-- corpus:end -->"
+WORST_SECTION = "## Real apps: the worst five for both tools"
+WORST_START, WORST_END = "<!-- corpus-worst:start -->", "<!-- corpus-worst:end -->"
 TOOLS = ("appvet", "androguard-apk", "androguard-analyze", "exodus-core", "apkid")
 
 
@@ -320,14 +324,46 @@ def docs_block(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_docs(path: Path, block: str) -> None:
-    text = path.read_text()
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{block}\n"
-    path.write_text(text)
+def _worst_cell(o: Outcome | None) -> str:
+    if o is None:
+        return "-"
+    if o.status != "ok":
+        return f"{o.status} ({o.message[:40]})"
+    return f"{o.cpu_s:.2f} s, {o.peak_rss_mb:.0f} MB"
+
+
+def worst_block(outcomes: Sequence[Outcome], sizes: dict[str, int], result: dict[str, Any]) -> str:
+    """The apps on which appvet took longest or used most memory, AnalyzeAPK beside each."""
+    by_app: dict[str, dict[str, Outcome]] = {}
+    for o in outcomes:
+        by_app.setdefault(o.app, {})[o.tool] = o
+    rows = [r for r in by_app.values() if "appvet" in r and "androguard-analyze" in r]
+    both = [r for r in rows if r["appvet"].status == "ok" and r["androguard-analyze"].status == "ok"]
+    slower = [r["appvet"].app for r in both if r["appvet"].cpu_s > r["androguard-analyze"].cpu_s]  # type: ignore[operator]
+    bigger = [r["appvet"].app for r in both
+              if r["appvet"].peak_rss_mb > r["androguard-analyze"].peak_rss_mb]  # type: ignore[operator]
+    failed = [o for r in rows for o in r.values() if o.status != "ok"]
+    why = "; ".join(f"{o.app}: {o.tool} {o.status} {o.message}"[:160] for o in failed)
+    m = result["machine"]
+    lines = [WORST_SECTION, "", WORST_START, "",
+             f"Run {result['date']} on {m['cpu']} ({m['nproc']} cores, shared), Python {m['python']}: "
+             f"`bench/corpus.py`, its appvet and androguard-analyze runs on {len(rows)} of the {result['apps']} "
+             "APKs of corpus/manifest.csv. Times are CPU time (user + system) of each child process, start-up "
+             "included; on a shared machine wall time mostly measures the other jobs.", "",
+             f"Reviewed by both: {len(both)}. appvet slower than AnalyzeAPK on {len(slower)} "
+             f"({', '.join(slower) or 'none'}); more memory on {len(bigger)} ({', '.join(bigger) or 'none'}). "
+             f"Not ok: appvet {sum(1 for o in failed if o.tool == 'appvet')}, androguard "
+             f"{sum(1 for o in failed if o.tool != 'appvet')}" + (f" ({why})." if why else "."), ""]
+    head = ["| APK | size | appvet review | androguard AnalyzeAPK |", "| --- | --- | --- | --- |"]
+    for title, tool, key in (("longest appvet reviews (CPU time)", "appvet", "cpu_s"),
+                             ("largest appvet peak memory", "appvet", "peak_rss_mb"),
+                             ("longest androguard analyses", "androguard-analyze", "cpu_s")):
+        top = sorted((r for r in rows if r[tool].status == "ok"), key=lambda r: -getattr(r[tool], key))[:5]
+        lines += [f"Five {title}:", "", *head]
+        lines += [f"| {r['appvet'].app} | {sizes.get(r['appvet'].app, 0) / 1e6:.2f} MB "
+                  f"| {_worst_cell(r['appvet'])} | {_worst_cell(r['androguard-analyze'])} |" for r in top]
+        lines.append("")
+    return "\n".join([*lines, WORST_END])
 
 
 def _read_jsonl(path: Path) -> dict[str, dict[str, Outcome]]:
@@ -434,8 +470,14 @@ def main(argv: Sequence[str]) -> int:
     print(table(summary))
     for key, (same, total) in result["agreement_counts"].items():
         print(f"{key}: same on {same} of {total}")
+    worst = ""
+    if {"appvet", "androguard-analyze"} <= set(tools):
+        worst = worst_block(outcomes, {r["file"]: int(r["size"]) for r in rows}, result)
+        print(worst)
     if args.update_docs:
-        update_docs(DOCS, docs_block(result))
+        replace_block(DOCS, docs_block(result), START, END, f"{SECTION}\n\n")
+        if worst:
+            replace_block(DOCS, worst, WORST_SECTION, WORST_END)
     return 0
 
 

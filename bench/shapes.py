@@ -152,17 +152,6 @@ def text(rows: Sequence[dict[str, Any]], machine: dict[str, str], command: str) 
     return "\n".join(lines)
 
 
-def update_docs(path: Path, block: str) -> None:
-    doc = path.read_text(encoding="utf-8")
-    if SECTION in doc:
-        head, _, rest = doc.partition(SECTION)
-        _, _, tail = rest.partition(END)
-        doc = head + block.rstrip("\n") + tail
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block
-    path.write_text(doc, encoding="utf-8")
-
-
 def main(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--peer", nargs=2, metavar=("KIND", "APK"), help=argparse.SUPPRESS)
@@ -197,7 +186,7 @@ def main(argv: Sequence[str]) -> int:
     block = text(rows, compare.machine(), args.command or "bench/shapes.py " + " ".join(argv))
     print(block)
     if args.update_docs:
-        update_docs(compare.DOCS, block)
+        compare.replace_block(compare.DOCS, block.rstrip("\n"), SECTION, END)
     return 0
 
 

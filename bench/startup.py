@@ -28,7 +28,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from compare import machine, measure  # noqa: E402
+from compare import machine, measure, replace_block  # noqa: E402
 
 from corpus import TRACKERS  # noqa: E402
 
@@ -115,13 +115,7 @@ def update_docs(result: dict[str, Any]) -> None:
         table(result["summary"]),
         END,
     ])
-    text = DOCS.read_text()
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOCS.write_text(text)
+    replace_block(DOCS, block, START, END)
 
 
 def main(argv: Sequence[str]) -> int:

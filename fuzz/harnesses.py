@@ -68,19 +68,18 @@ def zip_reader(data: bytes) -> None:
         archive.raw_view(name)
 
 
-_BUNDLE_FILE: Path | None = None
+_SCRATCH: dict[str, Path] = {}
 
 
-def _scratch() -> Path:
-    """One scratch file per process: ``open_input`` maps a path, so bundles are fuzzed through the real call."""
-    global _BUNDLE_FILE
-    if _BUNDLE_FILE is None:
+def _scratch(suffix: str = ".apks") -> Path:
+    """One scratch file per suffix and process: the readers map a path, so inputs are fuzzed through the real call."""
+    if suffix not in _SCRATCH:
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        fd, name = tempfile.mkstemp(suffix=".apks", dir=base)
+        fd, name = tempfile.mkstemp(suffix=suffix, dir=base)
         os.close(fd)
-        _BUNDLE_FILE = Path(name)
-        atexit.register(_BUNDLE_FILE.unlink, missing_ok=True)
-    return _BUNDLE_FILE
+        _SCRATCH[suffix] = Path(name)
+        atexit.register(_SCRATCH[suffix].unlink, missing_ok=True)
+    return _SCRATCH[suffix]
 
 
 @_typed
@@ -204,21 +203,12 @@ def codesign(data: bytes) -> None:
         read_provision(data, "embedded.mobileprovision")
 
 
-_IPA_FILE: Path | None = None
-
-
 @_typed
 def ipa(data: bytes) -> None:
     """An IPA through ``open_bundle`` and every iOS reader, as ``review`` runs them."""
-    global _IPA_FILE
-    if _IPA_FILE is None:
-        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        fd, name = tempfile.mkstemp(suffix=".ipa", dir=base)
-        os.close(fd)
-        _IPA_FILE = Path(name)
-        atexit.register(_IPA_FILE.unlink, missing_ok=True)
-    _IPA_FILE.write_bytes(data)
-    gather(open_bundle(_IPA_FILE, FUZZ_LIMITS), Options(limits=FUZZ_LIMITS, stage_seconds=10))
+    path = _scratch(".ipa")
+    path.write_bytes(data)
+    gather(open_bundle(path, FUZZ_LIMITS), Options(limits=FUZZ_LIMITS, stage_seconds=10))
 
 
 HARNESSES: dict[str, Harness] = {
